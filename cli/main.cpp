@@ -1,0 +1,51 @@
+// kscope: a thin main over the collector library. Errors become one line, a hint, an exit code.
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "bpf/log.h"
+#include "commands.h"
+
+namespace kscope::cli {
+
+int report(const Error& error) {
+  fmt::print(stderr, "kscope: error: {}\n", error.message);
+  if (!error.hint.empty()) fmt::print(stderr, "hint: {}\n", error.hint);
+  return 1;
+}
+
+namespace {
+
+// CLI11's own errors (unknown flag, bad number) in the same one-line-plus-hint shape.
+std::string failure_message(const CLI::App* app, const CLI::Error& e) {
+  std::string path = app->get_name();
+  for (auto* p = app->get_parent(); p; p = p->get_parent()) path = p->get_name() + " " + path;
+  return fmt::format("kscope: error: {}\nhint: see `{} --help`\n", e.what(), path);
+}
+
+}  // namespace
+}  // namespace kscope::cli
+
+int main(int argc, char** argv) {
+  using namespace kscope;
+  CLI::App app{"kscope: eBPF tracing and observability for Linux", "kscope"};
+  app.require_subcommand(1);
+  int verbosity = 0;
+  app.add_flag("-v,--verbose", verbosity, "More output: -v shows libbpf warnings, -vv everything");
+  app.footer("Examples:\n  kscope doctor\n  kscope trace exec --failed\n  kscope trace open --path /etc");
+  app.failure_message(cli::failure_message);
+
+  cli::Command run;
+  cli::add_doctor(app, run);
+  cli::add_trace(app, run);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  log::set_verbosity(verbosity);
+  log::install_libbpf_logger();
+  return run ? run() : 0;
+}

@@ -1,0 +1,195 @@
+// `kscope trace <tool>`: one-shot tracing. Every tool takes the same task filters, stop
+// conditions and output options; the tool table supplies names, summaries and examples.
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "bpf/capabilities.h"
+#include "bpf/log.h"
+#include "commands.h"
+#include "filter/task_filter.h"
+#include "pipeline/trace_run.h"
+#include "sources/exec_source.h"
+#include "sources/open_source.h"
+#include "tools.h"
+
+namespace kscope::cli {
+namespace {
+
+struct CommonFlags {
+  std::optional<uint32_t> pid, uid;
+  std::optional<std::string> comm, cgroup, hook;
+  bool failed = false;
+  std::optional<double> duration;
+  std::optional<uint64_t> count;
+  std::string format = "table";
+  uint64_t buffer_size = 16u << 20;
+  std::string replay, record;
+};
+
+void add_common(CLI::App& cmd, CommonFlags& f, std::string_view failed_help) {
+  cmd.add_option("-p,--pid", f.pid, "Only this process (host pid)");
+  cmd.add_option("-u,--uid", f.uid, "Only this user id");
+  cmd.add_option("-c,--comm", f.comm, "Only tasks with this command name (up to 15 bytes)");
+  cmd.add_option("--cgroup", f.cgroup, "Only this cgroup v2 (path or id)");
+  cmd.add_flag("-x,--failed", f.failed, std::string(failed_help));
+  cmd.add_option("-d,--duration", f.duration, "Stop after this many seconds")
+      ->check(CLI::PositiveNumber);
+  cmd.add_option("-n,--count", f.count, "Stop after this many events")->check(CLI::PositiveNumber);
+  cmd.add_option("-o,--output", f.format, "Output: table, or json (NDJSON, one object per line)")
+      ->check(CLI::IsMember({"table", "json"}));
+  cmd.add_option("--hook", f.hook, "Use this hook alternative instead of the first that works");
+  cmd.add_option("--buffer-size", f.buffer_size,
+                 "Ring buffer bytes (power of two; default 16777216)");
+  cmd.add_option("--record", f.record, "Also write the raw records to FILE, for --replay");
+  cmd.add_option("--replay", f.replay, "Read records from FILE instead of the kernel");
+}
+
+Result<ProbeConfig> probe_config(const CommonFlags& f) {
+  ProbeConfig c;
+  c.filter.tgid = f.pid;
+  c.filter.uid = f.uid;
+  if (f.comm) {
+    auto comm = parse_comm(*f.comm);
+    if (!comm) return std::unexpected(comm.error());
+    c.filter.comm = *comm;
+  }
+  if (f.cgroup) {
+    auto id = resolve_cgroup(*f.cgroup);
+    if (!id) return std::unexpected(id.error());
+    c.filter.cgroup_id = *id;
+  }
+  if (f.pid && *f.pid == 0) return fail("--pid 0 matches nothing", "give a process id above 0");
+  c.failed_only = f.failed;
+  c.hook = f.hook;
+  if (auto v = validate_ring_bytes(f.buffer_size); !v) return std::unexpected(v.error());
+  c.ring_bytes = static_cast<uint32_t>(f.buffer_size);
+  c.wakeup_bytes = c.ring_bytes / 4;
+  return c;
+}
+
+TraceOptions trace_options(const CommonFlags& f) {
+  TraceOptions o;
+  o.format = f.format == "json" ? Format::json : Format::table;
+  o.count = f.count;
+  if (f.duration)
+    o.duration = std::chrono::milliseconds(static_cast<int64_t>(*f.duration * 1000));
+  o.record_path = f.record;
+  return o;
+}
+
+void print_summary(std::string_view tool, const TraceStats& s) {
+  fmt::print(stderr, "kscope: trace {}: {} events shown, {} lost{}{}\n", tool, s.shown, s.lost,
+             s.malformed ? fmt::format(", {} malformed", s.malformed) : "",
+             s.signal ? fmt::format(" (stopped by signal {})", s.signal) : "");
+}
+
+// The run shared by every tool: the live probe (or a replay), the sink, the summary.
+int run_trace(std::string_view tool, const CommonFlags& f, const TraceOptions& options,
+              TraceSinkBase& sink, const std::function<Result<std::unique_ptr<LiveProbe>>()>& open) {
+  std::optional<RecordWriter> recorder;
+  if (!f.record.empty()) {
+    auto w = RecordWriter::create(f.record);
+    if (!w) return report(w.error());
+    recorder.emplace(std::move(*w));
+    sink.set_recorder(&*recorder);
+  }
+  Result<TraceStats> stats;
+  if (!f.replay.empty()) {
+    stats = run_replay(f.replay, sink);
+  } else {
+    if (auto p = require_tracing_privileges(); !p) return report(p.error());
+    auto probe = open();
+    if (!probe) return report(probe.error());
+    log::info("trace {}: attached via {} ({})", tool, (*probe)->hook().name,
+              (*probe)->hook().attach_points);
+    stats = run_live(**probe, sink, options);
+  }
+  if (!stats) return report(stats.error());
+  print_summary(tool, *stats);
+  return 0;
+}
+
+void add_exec(CLI::App& trace, Command& run) {
+  const ToolSpec& spec = *find_tool("exec");
+  auto* cmd = trace.add_subcommand(std::string(spec.name), std::string(spec.summary));
+  auto flags = std::make_shared<CommonFlags>();
+  auto limits = std::make_shared<ArgLimits>();
+  add_common(*cmd, *flags, "Only failed execs");
+  cmd->add_option("--max-args", limits->max_args, "Show at most this many arguments (default 128)");
+  cmd->add_option("--max-arg-len", limits->max_arg_len,
+                  "Cut each argument to this many bytes (default 1024)");
+  cmd->footer(fmt::format(
+      "Columns: TIME PCOMM PID PPID UID RET ARGS. Cut arguments end in '...'.\n"
+      "Examples:\n  kscope trace exec\n  {}\n  kscope trace exec -o json --count 10", spec.example));
+  cmd->callback([&run, flags, limits] {
+    run = [flags, limits]() -> int {
+      auto config = probe_config(*flags);
+      if (!config) return report(config.error());
+      if (auto v = validate(*limits); !v) return report(v.error());
+      Output out(STDOUT_FILENO);
+      const TraceOptions options = trace_options(*flags);
+      bool replay = !flags->replay.empty();
+      TaskFilter filter = config->filter;
+      bool failed = config->failed_only;
+      TraceSink<ExecEvent> sink(
+          options, out, "exec", exec_fields(),
+          [l = *limits](std::span<const std::byte> r) { return decode_exec(r, l); },
+          replay ? TraceSink<ExecEvent>::Keep([filter, failed](const ExecEvent& e) {
+            return filter.matches(e.hdr) && (!failed || e.ret < 0);
+          })
+                 : nullptr);
+      return run_trace("exec", *flags, options, sink,
+                       [&] { return open_exec_probe(*config, *limits); });
+    };
+  });
+}
+
+void add_open(CLI::App& trace, Command& run) {
+  const ToolSpec& spec = *find_tool("open");
+  auto* cmd = trace.add_subcommand(std::string(spec.name), std::string(spec.summary));
+  auto flags = std::make_shared<CommonFlags>();
+  auto prefix = std::make_shared<std::string>();
+  add_common(*cmd, *flags, "Only failed opens");
+  cmd->add_option("--path", *prefix, "Only paths that start with PREFIX (as passed to open)");
+  cmd->footer(fmt::format(
+      "Columns: TIME PID COMM UID FD ERR FLAGS MODE PATH. FD is -1 when the open failed.\n"
+      "Examples:\n  kscope trace open\n  {}\n  kscope trace open --comm nginx -o json",
+      spec.example));
+  cmd->callback([&run, flags, prefix] {
+    run = [flags, prefix]() -> int {
+      auto config = probe_config(*flags);
+      if (!config) return report(config.error());
+      if (auto v = validate_path_prefix(*prefix); !v) return report(v.error());
+      Output out(STDOUT_FILENO);
+      const TraceOptions options = trace_options(*flags);
+      bool replay = !flags->replay.empty();
+      TaskFilter filter = config->filter;
+      bool failed = config->failed_only;
+      TraceSink<OpenEvent> sink(
+          options, out, "open", open_fields(), decode_open,
+          replay ? TraceSink<OpenEvent>::Keep([filter, failed, p = *prefix](const OpenEvent& e) {
+            return filter.matches(e.hdr) && (!failed || e.ret < 0) && e.path.starts_with(p);
+          })
+                 : nullptr);
+      return run_trace("open", *flags, options, sink,
+                       [&] { return open_open_probe(*config, *prefix); });
+    };
+  });
+}
+
+}  // namespace
+
+void add_trace(CLI::App& app, Command& run) {
+  auto* trace = app.add_subcommand("trace", "One-shot tracing: print events, then exit");
+  trace->require_subcommand(1);
+  add_exec(*trace, run);
+  add_open(*trace, run);
+}
+
+}  // namespace kscope::cli

@@ -1,0 +1,54 @@
+// Which hook types this kernel really supports, found by loading and attaching a tiny
+// program for each (probes/feature_probes.bpf.c). Each probe runs at most once per process
+// and is cached; unit tests fake results instead of touching the kernel.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace kscope {
+
+enum class Hook {
+  btf,
+  ringbuf,
+  tracepoint,
+  raw_tp,
+  tp_btf,
+  kprobe,
+  fentry,
+  tc,
+  cgroup_skb,
+  perf_event,
+};
+
+inline constexpr std::array kAllHooks = {
+    Hook::btf,    Hook::ringbuf, Hook::tracepoint, Hook::raw_tp,     Hook::tp_btf,
+    Hook::kprobe, Hook::fentry,  Hook::tc,         Hook::cgroup_skb, Hook::perf_event,
+};
+
+std::string_view hook_name(Hook h);            // "tracepoint", "tp_btf", ...
+std::optional<Hook> hook_from_name(std::string_view name);
+
+struct FeatureResult {
+  bool works = false;
+  std::string reason;  // why it is missing (kernel option, errno, libbpf's words); or what worked
+};
+
+class Features {
+ public:
+  // The process-wide cache over the running kernel.
+  static Features& system();
+
+  // Probes on first use, then answers from the cache.
+  const FeatureResult& probe(Hook h);
+  // Replaces a result, for tests: later probe(h) calls return it without touching the kernel.
+  void fake(Hook h, FeatureResult r);
+
+ private:
+  std::array<std::optional<FeatureResult>, kAllHooks.size()> cache_;
+};
+
+}  // namespace kscope

@@ -1,0 +1,70 @@
+#include "bpf/skeleton.h"
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "bpf/log.h"
+
+namespace kscope {
+
+void Link::reset() {
+  if (!link_) return;
+  if (int err = bpf_link__destroy(link_)) log::warn("detach failed: {}", err);
+  link_ = nullptr;
+}
+
+namespace object {
+
+Result<void> enable_only(bpf_object* obj, const std::vector<std::string>& programs) {
+  size_t found = 0;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    bool want = false;
+    for (const auto& name : programs) want = want || name == bpf_program__name(prog);
+    found += want;
+    if (int err = bpf_program__set_autoload(prog, want))
+      return fail_errno(fmt::format("set autoload of {}", bpf_program__name(prog)), err);
+  }
+  if (found != programs.size())
+    return fail(fmt::format("probe object {} lacks one of the programs of the chosen hook",
+                            bpf_object__name(obj)));
+  return {};
+}
+
+Result<void> resize_map(bpf_object* obj, const char* name, unsigned int max_entries) {
+  bpf_map* map = bpf_object__find_map_by_name(obj, name);
+  if (!map) return fail(fmt::format("probe object has no map {}", name));
+  if (int err = bpf_map__set_max_entries(map, max_entries))
+    return fail_errno(fmt::format("resize map {} to {}", name, max_entries), err);
+  return {};
+}
+
+Result<std::vector<Link>> attach_loaded(bpf_object* obj) {
+  std::vector<Link> links;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    if (!bpf_program__autoload(prog)) continue;
+    log::LibbpfCapture capture;
+    bpf_link* link = bpf_program__attach(prog);
+    if (!link) {
+      int err = errno;
+      auto e = fail_errno(fmt::format("attach {} ({})", bpf_program__name(prog),
+                                      bpf_program__section_name(prog)),
+                          err);
+      if (auto reason = capture.last_line(); !reason.empty())
+        e.error().message += fmt::format(" [libbpf: {}]", reason);
+      return e;
+    }
+    links.emplace_back(link);
+  }
+  return links;
+}
+
+int map_fd(bpf_object* obj, const char* name) {
+  bpf_map* map = bpf_object__find_map_by_name(obj, name);
+  return map ? bpf_map__fd(map) : -1;
+}
+
+}  // namespace object
+}  // namespace kscope

@@ -1,0 +1,90 @@
+// RAII over a bpftool skeleton with the explicit lifecycle:
+//   open -> configure (rodata, map sizes, autoload) -> load -> attach.
+// KSCOPE_SKELETON(exec_bpf) teaches Skeleton<exec_bpf> the generated function names.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <bpf/libbpf.h>
+
+#include "bpf/link.h"
+#include "bpf/result.h"
+
+namespace kscope {
+
+template <class T>
+struct SkeletonOps;  // specialised by KSCOPE_SKELETON
+
+#define KSCOPE_SKELETON(name)                                                   \
+  template <>                                                                   \
+  struct kscope::SkeletonOps<name> {                                            \
+    static constexpr const char* kName = #name;                                 \
+    static name* open(const bpf_object_open_opts* o) { return name##__open_opts(o); } \
+    static int load(name* s) { return name##__load(s); }                        \
+    static void destroy(name* s) { name##__destroy(s); }                        \
+  }
+
+// Operations on an opened or loaded object that do not depend on the skeleton type.
+namespace object {
+// Sets autoload on exactly the named programs and off on every other one.
+Result<void> enable_only(bpf_object* obj, const std::vector<std::string>& programs);
+Result<void> resize_map(bpf_object* obj, const char* map, unsigned int max_entries);
+// Attaches every program that is set to load, by its SEC() name.
+Result<std::vector<Link>> attach_loaded(bpf_object* obj);
+int map_fd(bpf_object* obj, const char* map);
+}  // namespace object
+
+template <class T>
+class Skeleton {
+ public:
+  using Ops = SkeletonOps<T>;
+
+  static Result<Skeleton> open() {
+    T* s = Ops::open(nullptr);
+    if (!s) return fail_errno(std::string("open ") + Ops::kName, errno);
+    return Skeleton(s);
+  }
+
+  ~Skeleton() {
+    links_.clear();  // detach before the programs go away
+    if (skel_) Ops::destroy(skel_);
+  }
+  Skeleton(Skeleton&& o) noexcept
+      : skel_(std::exchange(o.skel_, nullptr)), links_(std::move(o.links_)) {}
+  Skeleton& operator=(Skeleton&& o) noexcept {
+    if (this != &o) {
+      links_.clear();
+      if (skel_) Ops::destroy(skel_);
+      skel_ = std::exchange(o.skel_, nullptr);
+      links_ = std::move(o.links_);
+    }
+    return *this;
+  }
+  Skeleton(const Skeleton&) = delete;
+  Skeleton& operator=(const Skeleton&) = delete;
+
+  T* operator->() const { return skel_; }
+  T* get() const { return skel_; }
+  bpf_object* object() const { return skel_->obj; }
+
+  Result<void> load() {
+    if (int err = Ops::load(skel_)) return fail_errno(std::string("load ") + Ops::kName, err);
+    return {};
+  }
+
+  Result<void> attach() {
+    auto links = object::attach_loaded(object());
+    if (!links) return std::unexpected(links.error());
+    links_ = std::move(*links);
+    return {};
+  }
+
+ private:
+  explicit Skeleton(T* s) : skel_(s) {}
+  T* skel_ = nullptr;
+  std::vector<Link> links_;
+};
+
+}  // namespace kscope

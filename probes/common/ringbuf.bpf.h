@@ -1,0 +1,61 @@
+/* Ring buffer output shared by every probe: no wake-up per event, and every failed write
+ * counted in a per-CPU counter that user space sums (no silent loss). */
+#ifndef KSCOPE_RINGBUF_BPF_H
+#define KSCOPE_RINGBUF_BPF_H
+
+#include "common/event_header.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by user space before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_events SEC(".maps");
+
+/* Wake the consumer only once this many bytes wait; a user-space timer drains the rest. */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
+static __always_inline void ks_count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost_events, &zero);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline __u64 ks_wakeup_flag(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									 : BPF_RB_NO_WAKEUP;
+}
+
+/* Fills the common header from the current task. */
+static __always_inline void ks_fill_header(struct ks_event_header *h, __u32 type, __u32 size)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->type = type;
+	h->size = size;
+	h->pid = (__u32)id;
+	h->tgid = id >> 32;
+	h->uid = (__u32)bpf_get_current_uid_gid();
+	h->pad = 0;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/* Copies a record built in scratch memory into the ring buffer; counts it if there is no room. */
+static __always_inline void ks_output(void *rec, __u64 size)
+{
+	if (bpf_ringbuf_output(&events, rec, size, ks_wakeup_flag()))
+		ks_count_lost();
+}
+
+#endif

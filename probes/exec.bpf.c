@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/* trace exec: every execve/execveat with its full argv and result.
+ *
+ * The enter hook remembers the argv pointer; the exit hook emits. A successful exec has
+ * replaced the old memory, so its argv is read from the new mm's argument area (what
+ * /proc/PID/cmdline shows); a failed one still has the caller's argv to walk.
+ * Hook alternatives (user space enables one set): syscalls tracepoints, or tp_btf on the raw
+ * sys_enter/sys_exit tracepoints filtered by syscall number. */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "common/filter.bpf.h"
+#include "common/ringbuf.bpf.h"
+#include "common/syscall_nr.h"
+#include "common/task.bpf.h"
+#include "exec.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 max_args = 128;
+const volatile __u32 max_arg_len = 1024;
+const volatile __u32 failed_only = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);   /* tid */
+	__type(value, __u64); /* user argv pointer */
+} exec_argv SEC(".maps");
+
+/* Too big for the 512-byte stack, and for a per-CPU map's 32 KiB value limit: an array with
+ * one slot per possible CPU (sized by user space), indexed by the current CPU, which cannot
+ * change under a running program. The slack lets the verifier prove that a string read
+ * starting anywhere in args[] stays inside the value; the code never writes past args[]. */
+struct exec_scratch_value {
+	struct ks_exec_event e;
+	char slack[KS_EXEC_MAX_ARG_LEN + 2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* resized to the number of possible CPUs */
+	__type(key, __u32);
+	__type(value, struct exec_scratch_value);
+} exec_scratch SEC(".maps");
+
+static __always_inline void on_enter(const void *argv)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 ptr = (__u64)argv;
+
+	bpf_map_update_elem(&exec_argv, &tid, &ptr, BPF_ANY);
+}
+
+/* After a successful exec: the NUL-separated strings between mm->arg_start and arg_end. */
+static __always_inline __u32 read_new_args(struct task_struct *task, struct ks_exec_event *e)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	__u64 start = BPF_CORE_READ(mm, arg_start);
+	__u64 total = BPF_CORE_READ(mm, arg_end) - start;
+	__u64 n = total;
+
+	if (n > KS_EXEC_ARGS_SIZE) {
+		n = KS_EXEC_ARGS_SIZE;
+		e->flags |= KS_EXEC_ARGS_CUT;
+	}
+	if (bpf_probe_read_user(e->args, n, (void *)start))
+		return 0;
+	return n;
+}
+
+/* After a failed exec: the caller's argv, one string at a time, each cut one byte past
+ * max_arg_len so that user space can tell a cut argument from one of exactly that length. */
+static __always_inline __u32 read_old_args(__u64 argv, struct ks_exec_event *e)
+{
+	__u64 off = 0;
+
+	for (int i = 0; i < KS_EXEC_MAX_ARGS; i++) {
+		const char *arg = NULL;
+
+		if (bpf_probe_read_user(&arg, sizeof(arg), (void *)(argv + i * sizeof(arg))) || !arg)
+			break;
+		if (i >= max_args) {
+			e->flags |= KS_EXEC_MORE_ARGS;
+			break;
+		}
+		if (off >= KS_EXEC_ARGS_SIZE) {
+			e->flags |= KS_EXEC_ARGS_CUT;
+			break;
+		}
+		__u32 want = max_arg_len + 2;
+		if (want > KS_EXEC_ARGS_SIZE - off)
+			want = KS_EXEC_ARGS_SIZE - off;
+		if (want > KS_EXEC_MAX_ARG_LEN + 2)
+			want = KS_EXEC_MAX_ARG_LEN + 2;
+		/* off < KS_EXEC_ARGS_SIZE already, so the compiler would drop a plain mask; the asm
+		 * restates the bound in the register the verifier checks. */
+		__u64 at = off;
+		asm volatile("%0 &= %1" : "+r"(at) : "i"(KS_EXEC_ARGS_SIZE - 1));
+		long len = bpf_probe_read_user_str(&e->args[at], want, arg);
+		if (len <= 0)
+			break;
+		off += len;
+	}
+	return off;
+}
+
+static __always_inline void on_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *argvp = bpf_map_lookup_elem(&exec_argv, &tid);
+	__u64 argv = argvp ? *argvp : 0;
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	if (argvp)
+		bpf_map_delete_elem(&exec_argv, &tid);
+	/* A failed exec needs the argv seen at entry; a successful one reads its new mm. A
+	 * thread that execs takes over the leader's pid, so only failures need the entry. */
+	if (ret < 0 && !argv)
+		return;
+	if (failed_only && ret == 0)
+		return;
+	if (!ks_task_wanted())
+		return;
+
+	struct exec_scratch_value *v = bpf_map_lookup_elem(&exec_scratch, &cpu);
+	if (!v)
+		return;
+	struct ks_exec_event *e = &v->e;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	e->ppid = ks_ppid(task);
+	e->ns_tgid = ks_ns_tgid(task);
+	e->ret = ret;
+	e->flags = 0;
+	e->args_size = ret == 0 ? read_new_args(task, e) : read_old_args(argv, e);
+
+	__u64 size = offsetof(struct ks_exec_event, args) + e->args_size;
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	ks_fill_header(&e->hdr, KS_EVENT_EXEC, size);
+	ks_output(e, size);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int tp_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	on_enter((const void *)ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int tp_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	on_enter((const void *)ctx->args[2]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int tp_exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	on_exit(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int tp_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	on_exit(ctx->ret);
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(btf_sys_enter, struct pt_regs *regs, long id)
+{
+	if (id == KS_NR_execve)
+		on_enter((const void *)PT_REGS_PARM2_SYSCALL(regs));
+	else if (id == KS_NR_execveat)
+		on_enter((const void *)PT_REGS_PARM3_SYSCALL(regs));
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(btf_sys_exit, struct pt_regs *regs, long ret)
+{
+	long id = KS_REGS_SYSCALL_NR(regs);
+
+	if (id == KS_NR_execve || id == KS_NR_execveat)
+		on_exit(ret);
+	return 0;
+}

@@ -1,0 +1,89 @@
+/* open_known DIR EXPECTED
+ *
+ * Opens known paths under DIR with known flags and modes through openat and openat2, and
+ * paths that fail with known errnos, writing one line per open to EXPECTED:
+ *   pid tid syscall dfd flags mode ret path      (tab-separated; flags and mode in decimal)
+ * so a test can match every field a tracer reports. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static FILE *out;
+
+static void note(const char *sc, int dfd, long flags, unsigned mode, long ret, const char *path)
+{
+	fprintf(out, "%d\t%ld\t%s\t%d\t%ld\t%u\t%ld\t%s\n", getpid(), (long)syscall(SYS_gettid), sc,
+		dfd, flags, mode, ret < 0 ? -errno : ret, path);
+	if (ret >= 0)
+		close(ret);
+}
+
+static void do_openat(int dfd, const char *path, int flags, unsigned mode)
+{
+	long ret = syscall(SYS_openat, dfd, path, flags, mode);
+
+	note("openat", dfd, flags, mode, ret, path);
+}
+
+static void do_openat2(int dfd, const char *path, unsigned long long flags, unsigned mode)
+{
+	struct open_how how = {.flags = flags, .mode = mode};
+	long ret = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+
+	note("openat2", dfd, flags, mode, ret, path);
+}
+
+int main(int argc, char **argv)
+{
+	char p[4096];
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s DIR EXPECTED\n", argv[0]);
+		return 2;
+	}
+	const char *dir = argv[1];
+	out = fopen(argv[2], "w");
+	if (!out)
+		return 2;
+	setvbuf(out, NULL, _IOLBF, 0);
+
+	snprintf(p, sizeof(p), "%s/created.txt", dir);
+	do_openat(AT_FDCWD, p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	do_openat(AT_FDCWD, p, O_RDONLY, 0);
+	snprintf(p, sizeof(p), "%s/with space 'and' \"quotes\".txt", dir);
+	do_openat(AT_FDCWD, p, O_RDWR | O_CREAT | O_APPEND, 0600);
+	snprintf(p, sizeof(p), "%s/created.txt", dir);
+	do_openat(AT_FDCWD, p, O_WRONLY | O_CREAT | O_EXCL, 0644); /* EEXIST */
+	snprintf(p, sizeof(p), "%s/missing/none.txt", dir);
+	do_openat(AT_FDCWD, p, O_RDONLY, 0); /* ENOENT */
+	snprintf(p, sizeof(p), "%s/created.txt/below", dir);
+	do_openat(AT_FDCWD, p, O_RDONLY, 0); /* ENOTDIR */
+	do_openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	do_openat(AT_FDCWD, dir, O_WRONLY, 0); /* EISDIR */
+
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	do_openat(dfd, "created.txt", O_RDONLY | O_NONBLOCK, 0);
+	do_openat2(dfd, "created.txt", O_RDONLY | O_CLOEXEC, 0);
+	do_openat2(AT_FDCWD, p, O_RDONLY, 0); /* p is still created.txt/below: ENOTDIR */
+	snprintf(p, sizeof(p), "%s/openat2-new.txt", dir);
+	do_openat2(AT_FDCWD, p, O_WRONLY | O_CREAT, 0604);
+	close(dfd);
+
+	/* a path as long as PATH_MAX allows: ENAMETOOLONG is not hit, the name is (ENOENT) */
+	size_t len = snprintf(p, sizeof(p), "%s/", dir);
+	while (len < 4000) {
+		memcpy(p + len, "deep/", 5);
+		len += 5;
+	}
+	p[len] = '\0';
+	do_openat(AT_FDCWD, p, O_RDONLY, 0); /* ENOENT */
+	fclose(out);
+	return 0;
+}
