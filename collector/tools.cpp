@@ -20,10 +20,9 @@ const std::vector<ToolSpec> kTools = {
     {"open", "every openat/openat2: flags, mode, fd or errno, and the path",
      "kscope trace open --path /etc --failed",
      {
-         {"tracepoint", Hook::tracepoint,
-          {"tp_enter_openat", "tp_enter_openat2", "tp_exit_openat", "tp_exit_openat2"},
-          "syscalls:sys_{enter,exit}_{openat,openat2}"},
-         {"tp_btf", Hook::tp_btf, {"btf_sys_enter", "btf_sys_exit"}, "tp_btf sys_enter, sys_exit"},
+         {"tracepoint", Hook::tracepoint, {"tp_exit_openat", "tp_exit_openat2"},
+          "syscalls:sys_exit_{openat,openat2}"},
+         {"tp_btf", Hook::tp_btf, {"btf_sys_exit"}, "tp_btf sys_exit"},
      }},
 };
 

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "harness.h"
+#include "pipeline/header.h"
 #include "sources/exec_source.h"
 
 namespace kscope::test {
@@ -42,15 +43,15 @@ std::pair<std::vector<std::string>, bool> limited(std::vector<std::string> args,
   return {args, cut};
 }
 
-struct Run {
+struct Traced {
   std::vector<Expected> expected;
   std::map<uint32_t, std::vector<ExecEvent>> by_pid;
   unsigned long long lost = 0;
   size_t malformed = 0;
 };
 
-Run trace_exec_many(const ProbeConfig& config, const ArgLimits& limits, int n) {
-  Run run;
+Traced trace_exec_many(const ProbeConfig& config, const ArgLimits& limits, int n) {
+  Traced run;
   auto probe = open_exec_probe(config, limits);
   EXPECT_TRUE(probe) << probe.error().message;
   if (!probe) return run;
@@ -80,7 +81,7 @@ TEST_P(TraceExec, EveryExecWithEveryFieldExact) {
   ProbeConfig config;
   config.hook = GetParam();
   ArgLimits limits;
-  Run run = trace_exec_many(config, limits, 1000);
+  Traced run = trace_exec_many(config, limits, 1000);
   ASSERT_EQ(run.expected.size(), 1000u);
   EXPECT_EQ(run.lost, 0u);
   EXPECT_EQ(run.malformed, 0u);
@@ -116,7 +117,7 @@ TEST_P(TraceExec, FailedOnlyAndUidFilterInTheKernel) {
   config.hook = GetParam();
   config.failed_only = true;
   config.filter.uid = 65534;
-  Run run = trace_exec_many(config, ArgLimits{}, 200);
+  Traced run = trace_exec_many(config, ArgLimits{}, 200);
   size_t want = 0;
   for (const auto& x : run.expected) {
     bool wanted = x.ret != 0 && x.uid == 65534;
@@ -137,7 +138,7 @@ TEST_P(TraceExec, ArgumentLimitsCutAndMark) {
   ProbeConfig config;
   config.hook = GetParam();
   ArgLimits limits{.max_args = 3, .max_arg_len = 5};
-  Run run = trace_exec_many(config, limits, 40);
+  Traced run = trace_exec_many(config, limits, 40);
   ASSERT_EQ(run.expected.size(), 40u);
   for (const auto& x : run.expected) {
     auto it = run.by_pid.find(x.pid);

@@ -17,19 +17,24 @@
 
 static FILE *out;
 
-static void note(const char *sc, int dfd, long flags, unsigned mode, long ret, const char *path)
+static long note(const char *sc, int dfd, long flags, unsigned mode, long ret, const char *path)
 {
 	fprintf(out, "%d\t%ld\t%s\t%d\t%ld\t%u\t%ld\t%s\n", getpid(), (long)syscall(SYS_gettid), sc,
 		dfd, flags, mode, ret < 0 ? -errno : ret, path);
-	if (ret >= 0)
-		close(ret);
+	return ret;
+}
+
+static int do_openat_keep(int dfd, const char *path, int flags, unsigned mode)
+{
+	return note("openat", dfd, flags, mode, syscall(SYS_openat, dfd, path, flags, mode), path);
 }
 
 static void do_openat(int dfd, const char *path, int flags, unsigned mode)
 {
-	long ret = syscall(SYS_openat, dfd, path, flags, mode);
+	int fd = do_openat_keep(dfd, path, flags, mode);
 
-	note("openat", dfd, flags, mode, ret, path);
+	if (fd >= 0)
+		close(fd);
 }
 
 static void do_openat2(int dfd, const char *path, unsigned long long flags, unsigned mode)
@@ -37,7 +42,8 @@ static void do_openat2(int dfd, const char *path, unsigned long long flags, unsi
 	struct open_how how = {.flags = flags, .mode = mode};
 	long ret = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
 
-	note("openat2", dfd, flags, mode, ret, path);
+	if (note("openat2", dfd, flags, mode, ret, path) >= 0)
+		close(ret);
 }
 
 int main(int argc, char **argv)
@@ -68,7 +74,7 @@ int main(int argc, char **argv)
 	do_openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 	do_openat(AT_FDCWD, dir, O_WRONLY, 0); /* EISDIR */
 
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	int dfd = do_openat_keep(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0);
 	do_openat(dfd, "created.txt", O_RDONLY | O_NONBLOCK, 0);
 	do_openat2(dfd, "created.txt", O_RDONLY | O_CLOEXEC, 0);
 	do_openat2(AT_FDCWD, p, O_RDONLY, 0); /* p is still created.txt/below: ENOTDIR */

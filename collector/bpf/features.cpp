@@ -1,0 +1,381 @@
+#include "bpf/features.h"
+
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include "bpf/capabilities.h"
+#include "bpf/log.h"
+#include "bpf/skeleton.h"
+#include "bpf/tracefs.h"
+#include "feature_probes.skel.h"
+#include "filter/task_filter.h"
+
+KSCOPE_SKELETON(feature_probes_bpf);
+
+namespace kscope {
+
+std::string_view hook_name(Hook h) {
+  switch (h) {
+    case Hook::btf: return "btf";
+    case Hook::ringbuf: return "ringbuf";
+    case Hook::tracepoint: return "tracepoint";
+    case Hook::raw_tp: return "raw_tp";
+    case Hook::tp_btf: return "tp_btf";
+    case Hook::kprobe: return "kprobe";
+    case Hook::fentry: return "fentry";
+    case Hook::tc: return "tc";
+    case Hook::cgroup_skb: return "cgroup_skb";
+    case Hook::perf_event: return "perf_event";
+  }
+  return "unknown";
+}
+
+std::optional<Hook> hook_from_name(std::string_view name) {
+  for (Hook h : kAllHooks)
+    if (hook_name(h) == name) return h;
+  return std::nullopt;
+}
+
+namespace {
+
+using ProbeSkeleton = Skeleton<feature_probes_bpf>;
+
+FeatureResult works(std::string what) { return {true, std::move(what)}; }
+FeatureResult missing(std::string why) { return {false, std::move(why)}; }
+
+std::string errno_words(int err) {
+  if (err < 0) err = -err;
+  if (err == 524) return "ENOTSUPP (524, operation not supported by this kernel)";
+  return fmt::format("{} ({})", std::strerror(err), err);
+}
+
+// The line of libbpf's output that names the failure: its per-program summary ("prog 'x':
+// ... failed ..."), else the first line that says "failed" (the verifier log and "failed to
+// load object" follow it), else the last line.
+std::string libbpf_reason(const log::LibbpfCapture& capture) {
+  std::string_view text = capture.text();
+  std::string_view first_failed, prog_failed;
+  while (!text.empty() && prog_failed.empty()) {
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (line.find("failed") == std::string_view::npos) continue;
+    if (first_failed.empty()) first_failed = line;
+    if (line.find("prog '") != std::string_view::npos) prog_failed = line;
+  }
+  std::string_view pick = !prog_failed.empty() ? prog_failed : first_failed;
+  std::string reason = pick.empty() ? capture.last_line() : std::string(pick);
+  if (reason.starts_with("libbpf: ")) reason.erase(0, 8);
+  while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+  return reason;
+}
+
+// "what failed: errno words" for a failed open or load of the probe object.
+std::string load_error(std::string_view what, const Error& e) {
+  return e.code ? fmt::format("{}: {}", what, errno_words(e.code))
+                : fmt::format("{}: {}", what, e.message);
+}
+
+std::string with_libbpf(std::string what, const log::LibbpfCapture& capture) {
+  if (auto reason = libbpf_reason(capture); !reason.empty())
+    what += fmt::format(" [libbpf: {}]", reason);
+  return what;
+}
+
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+// Opens the probe object with only `program` set to load (none for the ring buffer probe),
+// and loads it. The ring buffer map is created only when asked, so that a kernel without
+// ring buffers still reports its other hooks truthfully.
+Result<ProbeSkeleton> load_only(const char* program, bool with_ringbuf = false) {
+  auto skel = ProbeSkeleton::open();
+  if (!skel) return std::unexpected(skel.error());
+  std::vector<std::string> programs;
+  if (program) programs.emplace_back(program);
+  if (auto r = object::enable_only(skel->object(), programs); !r) return std::unexpected(r.error());
+  if (int err = bpf_map__set_autocreate((*skel)->maps.probe_ringbuf, with_ringbuf))
+    return fail_errno("feature probe: set autocreate of probe_ringbuf", err);
+  if (auto r = skel->load(); !r) return std::unexpected(r.error());
+  return skel;
+}
+
+bpf_program* program(const ProbeSkeleton& skel, const char* name) {
+  return bpf_object__find_program_by_name(skel.object(), name);
+}
+
+// Loads `prog_name` and attaches it with libbpf's auto-attach for its SEC(), then detaches.
+// `what` names the hook in the reason, e.g. "tracepoint syscalls:sys_enter_getpid".
+FeatureResult load_and_attach(const char* prog_name, const std::string& what) {
+  log::LibbpfCapture capture;
+  auto skel = load_only(prog_name);
+  if (!skel) return missing(with_libbpf(load_error("load " + what, skel.error()), capture));
+  bpf_link* link = bpf_program__attach(program(*skel, prog_name));
+  if (!link) {
+    int err = errno;
+    return missing(with_libbpf(fmt::format("attach {}: {}", what, errno_words(err)), capture));
+  }
+  bpf_link__destroy(link);
+  return works("loaded and attached " + what);
+}
+
+FeatureResult probe_btf() {
+  constexpr const char* kPath = "/sys/kernel/btf/vmlinux";
+  log::LibbpfCapture capture;
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) {
+    int err = errno;
+    std::string why = exists(kPath) ? fmt::format("{} does not load: {}", kPath, errno_words(err))
+                                    : fmt::format("{} is absent: kernel built without "
+                                                  "CONFIG_DEBUG_INFO_BTF", kPath);
+    return missing(with_libbpf(std::move(why), capture));
+  }
+  unsigned types = btf__type_cnt(vmlinux);
+  btf__free(vmlinux);
+  return works(fmt::format("{} loads ({} types)", kPath, types));
+}
+
+FeatureResult probe_ringbuf() {
+  log::LibbpfCapture capture;
+  auto skel = load_only(nullptr, /*with_ringbuf=*/true);
+  if (!skel)
+    return missing(with_libbpf(load_error("create a BPF_MAP_TYPE_RINGBUF map", skel.error()) +
+                                   (skel.error().code == EPERM ? "" : " (needs Linux 5.8+)"),
+                               capture));
+  if (bpf_map__fd((*skel)->maps.probe_ringbuf) < 0)
+    return missing("create a BPF_MAP_TYPE_RINGBUF map: libbpf did not create it");
+  return works("created a BPF_MAP_TYPE_RINGBUF map");
+}
+
+FeatureResult probe_tracepoint() {
+  auto fs = ensure_tracefs();
+  if (!fs) return missing(fs.error().message + " (" + fs.error().hint + ")");
+  auto r = load_and_attach("probe_tracepoint", "tracepoint syscalls:sys_enter_getpid");
+  if (fs->mounted_by_us) r.reason += " (kscope mounted tracefs at " + fs->path + ")";
+  return r;
+}
+
+FeatureResult probe_kprobe() {
+  auto r = load_and_attach("probe_kprobe", "kprobe do_sys_openat2");
+  if (r.works) return r;
+  bool pmu = exists("/sys/bus/event_source/devices/kprobe/type");
+  bool events = exists("/sys/kernel/tracing/kprobe_events") ||
+                exists("/sys/kernel/debug/tracing/kprobe_events");
+  if (!pmu && !events)
+    r.reason = "kernel built without CONFIG_KPROBES (no kprobe PMU, no kprobe_events): " + r.reason;
+  return r;
+}
+
+FeatureResult probe_fentry() {
+  constexpr const char* kNeeds =
+      "fentry/fexit needs a BPF trampoline (CONFIG_FUNCTION_TRACER + "
+      "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS)";
+  log::LibbpfCapture capture;
+  auto skel = load_only("probe_fentry");
+  if (!skel)
+    return missing(with_libbpf(load_error("the kernel refused to load fentry/do_sys_openat2",
+                                          skel.error()),
+                               capture) +
+                   "; " + kNeeds);
+  bpf_link* link = bpf_program__attach(program(*skel, "probe_fentry"));
+  if (!link) {
+    int err = errno;
+    return missing(with_libbpf(fmt::format("the kernel refused to attach fentry/do_sys_openat2: {}",
+                                           errno_words(err)),
+                               capture) +
+                   "; " + kNeeds);
+  }
+  bpf_link__destroy(link);
+  return works("loaded and attached fentry do_sys_openat2");
+}
+
+// In a child, in a network namespace of its own, attaches the TC program to that
+// namespace's lo (ifindex 1) and removes it again. The machine's interfaces are never
+// touched, and the namespace dies with the child. Returns an empty string on success.
+std::string tc_attach_in_private_netns(int prog_fd) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return "pipe: " + errno_words(errno);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return "fork: " + errno_words(err);
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string msg;
+    log::LibbpfCapture capture;
+    if (::unshare(CLONE_NEWNET) != 0) {
+      msg = "unshare(CLONE_NEWNET): " + errno_words(errno);
+    } else {
+      LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = 1, .attach_point = BPF_TC_INGRESS);
+      LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
+      if (int err = bpf_tc_hook_create(&hook); err && err != -EEXIST) {
+        msg = with_libbpf("create clsact qdisc on lo: " + errno_words(err), capture);
+      } else if ((err = bpf_tc_attach(&hook, &opts))) {
+        msg = with_libbpf("attach tc ingress on lo: " + errno_words(err), capture);
+      } else {
+        opts.prog_fd = 0;
+        opts.prog_id = 0;
+        opts.flags = 0;
+        if ((err = bpf_tc_detach(&hook, &opts)))
+          msg = with_libbpf("detach tc ingress on lo: " + errno_words(err), capture);
+        hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+        bpf_tc_hook_destroy(&hook);
+      }
+    }
+    if (!msg.empty() && ::write(fds[1], msg.data(), msg.size()) < 0) ::_exit(2);
+    ::_exit(msg.empty() ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string msg;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    msg.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) return fmt::format("tc probe child died of signal {}", WTERMSIG(status));
+  if (WEXITSTATUS(status) != 0 && msg.empty()) return "tc probe child failed";
+  return msg;
+}
+
+FeatureResult probe_tc() {
+  log::LibbpfCapture capture;
+  auto skel = load_only("probe_tc");
+  if (!skel)
+    return missing(with_libbpf(load_error("load tc (sched_cls) program", skel.error()), capture));
+  std::string err = tc_attach_in_private_netns(bpf_program__fd(program(*skel, "probe_tc")));
+  if (!err.empty()) return missing(err);
+  return works("attached tc clsact ingress on lo of a private network namespace");
+}
+
+FeatureResult probe_cgroup_skb() {
+  auto root = cgroup2_mount();
+  if (!root) return missing(root.error().message + " (" + root.error().hint + ")");
+  log::LibbpfCapture capture;
+  auto skel = load_only("probe_cgroup_skb");
+  if (!skel)
+    return missing(
+        with_libbpf(load_error("load cgroup_skb/egress program", skel.error()), capture));
+
+  std::string dir = *root + "/kscope-probe-XXXXXX";
+  if (!::mkdtemp(dir.data()))
+    return missing(fmt::format("create a cgroup under {}: {}", *root, errno_words(errno)));
+  FeatureResult result;
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    result = missing(fmt::format("open {}: {}", dir, errno_words(errno)));
+  } else if (bpf_link* link = bpf_program__attach_cgroup(program(*skel, "probe_cgroup_skb"), fd)) {
+    bpf_link__destroy(link);
+    result = works("attached cgroup_skb/egress to a temporary cgroup under " + *root);
+  } else {
+    int err = errno;
+    result = missing(with_libbpf(fmt::format("attach cgroup_skb/egress to {}: {}", dir,
+                                             errno_words(err)),
+                                 capture));
+  }
+  if (fd >= 0) ::close(fd);
+  if (::rmdir(dir.c_str()) != 0)
+    log::warn("feature probe: remove temporary cgroup {}: {}", dir, std::strerror(errno));
+  return result;
+}
+
+FeatureResult probe_perf_event() {
+  log::LibbpfCapture capture;
+  auto skel = load_only("probe_perf_event");
+  if (!skel)
+    return missing(with_libbpf(load_error("load perf_event program", skel.error()), capture));
+  perf_event_attr attr{};
+  attr.size = sizeof(attr);
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_CPU_CLOCK;
+  attr.sample_period = 1'000'000'000;  // once a second: the probe detaches long before
+  int pfd = static_cast<int>(
+      ::syscall(__NR_perf_event_open, &attr, -1 /*any pid*/, 0 /*cpu*/, -1, PERF_FLAG_FD_CLOEXEC));
+  if (pfd < 0)
+    return missing("perf_event_open(software cpu-clock, cpu 0): " + errno_words(errno) +
+                   " (see /proc/sys/kernel/perf_event_paranoid; needs CAP_PERFMON)");
+  bpf_link* link = bpf_program__attach_perf_event(program(*skel, "probe_perf_event"), pfd);
+  if (!link) {
+    int err = errno;
+    ::close(pfd);
+    return missing(
+        with_libbpf("attach perf_event program to cpu-clock: " + errno_words(err), capture));
+  }
+  bpf_link__destroy(link);  // closes pfd too
+  return works("attached to a software cpu-clock perf event on CPU 0");
+}
+
+FeatureResult probe_kernel(Hook h) {
+  // Without privileges every load fails with EPERM, which says nothing about the kernel.
+  if (h != Hook::btf)
+    if (!require_tracing_privileges())
+      return missing("not probed: this process lacks CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
+  switch (h) {
+    case Hook::btf: return probe_btf();
+    case Hook::ringbuf: return probe_ringbuf();
+    case Hook::tracepoint: return probe_tracepoint();
+    case Hook::raw_tp: return load_and_attach("probe_raw_tp", "raw_tp sys_enter");
+    case Hook::tp_btf: return load_and_attach("probe_tp_btf", "tp_btf sys_enter");
+    case Hook::kprobe: return probe_kprobe();
+    case Hook::fentry: return probe_fentry();
+    case Hook::tc: return probe_tc();
+    case Hook::cgroup_skb: return probe_cgroup_skb();
+    case Hook::perf_event: return probe_perf_event();
+  }
+  return missing("unknown hook");
+}
+
+std::mutex& cache_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+}  // namespace
+
+Features& Features::system() {
+  static Features features;
+  return features;
+}
+
+const FeatureResult& Features::probe(Hook h) {
+  std::lock_guard lock(cache_mutex());
+  auto& slot = cache_[static_cast<size_t>(h)];
+  if (!slot) {
+    // libbpf's words must reach our logger (quiet unless -v) and the capture, not stderr.
+    static std::once_flag logger;
+    std::call_once(logger, log::install_libbpf_logger);
+    slot = probe_kernel(h);
+    log::debug("feature {}: {}: {}", hook_name(h), slot->works ? "works" : "missing",
+               slot->reason);
+  }
+  return *slot;
+}
+
+void Features::fake(Hook h, FeatureResult r) {
+  std::lock_guard lock(cache_mutex());
+  cache_[static_cast<size_t>(h)] = std::move(r);
+}
+
+}  // namespace kscope
