@@ -17,10 +17,16 @@ int report(const Error& error) {
 
 namespace {
 
-// CLI11's own errors (unknown flag, bad number) in the same one-line-plus-hint shape.
+// CLI11's own errors (unknown flag, bad number) in the same one-line-plus-hint shape; the
+// hint names the deepest command the user reached.
 std::string failure_message(const CLI::App* app, const CLI::Error& e) {
   std::string path = app->get_name();
-  for (auto* p = app->get_parent(); p; p = p->get_parent()) path = p->get_name() + " " + path;
+  for (;;) {
+    auto chosen = app->get_subcommands();
+    if (chosen.empty()) break;
+    app = chosen.front();
+    path += " " + app->get_name();
+  }
   return fmt::format("kscope: error: {}\nhint: see `{} --help`\n", e.what(), path);
 }
 
@@ -43,7 +49,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // 2: a usage error, as with other command-line tools
   }
   log::set_verbosity(verbosity);
   log::install_libbpf_logger();

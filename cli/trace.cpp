@@ -32,6 +32,18 @@ struct CommonFlags {
   std::string replay, record;
 };
 
+// CLI11's PositiveNumber prints its range as a 300-digit double; this says it in words.
+const CLI::Validator kPositive(
+    [](const std::string& s) -> std::string {
+      try {
+        size_t used = 0;
+        if (!s.empty() && s[0] != '-' && std::stod(s, &used) > 0 && used == s.size()) return {};
+      } catch (const std::exception&) {
+      }
+      return "'" + s + "' is not a number above 0";
+    },
+    "POSITIVE");
+
 void add_common(CLI::App& cmd, CommonFlags& f, std::string_view failed_help) {
   cmd.add_option("-p,--pid", f.pid, "Only this process (host pid)");
   cmd.add_option("-u,--uid", f.uid, "Only this user id");
@@ -39,8 +51,8 @@ void add_common(CLI::App& cmd, CommonFlags& f, std::string_view failed_help) {
   cmd.add_option("--cgroup", f.cgroup, "Only this cgroup v2 (path or id)");
   cmd.add_flag("-x,--failed", f.failed, std::string(failed_help));
   cmd.add_option("-d,--duration", f.duration, "Stop after this many seconds")
-      ->check(CLI::PositiveNumber);
-  cmd.add_option("-n,--count", f.count, "Stop after this many events")->check(CLI::PositiveNumber);
+      ->check(kPositive);
+  cmd.add_option("-n,--count", f.count, "Stop after this many events")->check(kPositive);
   cmd.add_option("-o,--output", f.format, "Output: table, or json (NDJSON, one object per line)")
       ->check(CLI::IsMember({"table", "json"}));
   cmd.add_option("--hook", f.hook, "Use this hook alternative instead of the first that works");

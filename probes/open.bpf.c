@@ -49,18 +49,18 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret, __u16 syscal
 	struct ks_open_event *e = bpf_map_lookup_elem(&open_scratch, &zero);
 	if (!e)
 		return;
-	const char *path = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	const char *path = (const char *)PT_REGS_PARM2_SYSCALL(regs);
 	if (syscall == KS_OPEN_OPENAT2) {
 		struct open_how how = {};
 
-		bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_CORE_SYSCALL(regs));
+		bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_SYSCALL(regs));
 		e->flags = how.flags;
 		e->mode = how.mode;
 	} else {
-		e->flags = PT_REGS_PARM3_CORE_SYSCALL(regs);
-		e->mode = PT_REGS_PARM4_CORE_SYSCALL(regs);
+		e->flags = PT_REGS_PARM3_SYSCALL(regs);
+		e->mode = PT_REGS_PARM4_SYSCALL(regs);
 	}
-	e->dfd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	e->dfd = PT_REGS_PARM1_SYSCALL(regs);
 	long len = bpf_probe_read_user_str(e->path, sizeof(e->path), path);
 	if (len < 0)
 		len = 0;

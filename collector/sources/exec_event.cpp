@@ -64,7 +64,12 @@ const F kFields[] = {
     {"TIME", "", 8, [](const ExecEvent& e, FieldWriter& w) { write_time_of_day(e.hdr.ts_ns, w); }},
     {"", "time", 0, [](const ExecEvent& e, FieldWriter& w) { write_rfc3339(e.hdr.ts_ns, w); }},
     {"PCOMM", "comm", 16, [](const ExecEvent& e, FieldWriter& w) { w.text(comm_of(e.hdr)); }},
-    {"PID", "pid", 7, [](const ExecEvent& e, FieldWriter& w) { w.integer(e.hdr.tgid); }},
+    // The table shows "host/inner" when the process lives in another pid namespace.
+    {"PID", "pid", 7,
+     [](const ExecEvent& e, FieldWriter& w) {
+       if (w.is_json() || e.ns_pid == e.hdr.tgid) w.integer(e.hdr.tgid);
+       else w.text(fmt::format("{}/{}", e.hdr.tgid, e.ns_pid));
+     }},
     {"", "ns_pid", 0, [](const ExecEvent& e, FieldWriter& w) { w.integer(e.ns_pid); }},
     {"PPID", "ppid", 7, [](const ExecEvent& e, FieldWriter& w) { w.integer(e.ppid); }},
     {"UID", "uid", 6, [](const ExecEvent& e, FieldWriter& w) { w.integer(e.hdr.uid); }},

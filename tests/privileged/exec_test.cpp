@@ -151,6 +151,31 @@ TEST_P(TraceExec, ArgumentLimitsCutAndMark) {
   }
 }
 
+// A process in its own pid namespace: the host pid, and pid 1 inside.
+TEST_P(TraceExec, PidInsideItsOwnPidNamespace) {
+  KSCOPE_REQUIRE_PRIVILEGES();
+  ProbeConfig config;
+  config.hook = GetParam();
+  config.filter.comm = "exec_target";
+  ArgLimits limits;
+  auto probe = open_exec_probe(config, limits);
+  ASSERT_TRUE(probe) << probe.error().message;
+  CollectSink sink([limits](std::span<const std::byte> r) { return decode_exec(r, limits); });
+  auto rb = RingBuffer::create((*probe)->events_fd(), sink);
+  ASSERT_TRUE(rb);
+  ASSERT_EQ(run_while_draining({"/usr/bin/unshare", "--pid", "--fork", testprog("exec_target"),
+                                "kscope-pidns"},
+                               *rb),
+            0);
+  std::vector<const ExecEvent*> mine;
+  for (const auto& e : sink.events)
+    if (e.args == std::vector<std::string>{testprog("exec_target"), "kscope-pidns"}) mine.push_back(&e);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0]->ns_pid, 1u);
+  EXPECT_NE(mine[0]->hdr.tgid, 1u);
+  EXPECT_EQ(mine[0]->ret, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Hooks, TraceExec, ::testing::Values("tracepoint", "tp_btf"));
 
 }  // namespace

@@ -58,8 +58,10 @@ class CollectSink final : public RecordSink {
   Decode decode_;
 };
 
-// Runs argv to completion while draining the ring buffer; returns its exit status.
-inline int run_while_draining(const std::vector<std::string>& argv, RingBuffer& rb) {
+// Runs argv to completion while draining the ring buffer (or, with drain false, without
+// draining until it has exited); returns its exit status.
+inline int run_while_draining(const std::vector<std::string>& argv, RingBuffer& rb,
+                              bool drain = true) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -67,7 +69,7 @@ inline int run_while_draining(const std::vector<std::string>& argv, RingBuffer& 
   if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) return -1;
   int status = 0;
   while (waitpid(pid, &status, WNOHANG) == 0) {
-    (void)rb.consume();
+    if (drain) (void)rb.consume();
     usleep(5000);
   }
   (void)rb.consume();

@@ -124,6 +124,40 @@ TEST_P(TraceOpen, FailedOnlyAndPathPrefixInTheKernel) {
   EXPECT_EQ(want.size(), 3u);  // EEXIST, ENOTDIR (openat), ENOTDIR (openat2)
 }
 
+// A ring buffer of one page that nobody drains during a storm: every open is either
+// delivered or counted lost, exactly.
+TEST_P(TraceOpen, EveryEventDeliveredOrCountedLost) {
+  KSCOPE_REQUIRE_PRIVILEGES();
+  constexpr int kOpens = 20000;
+  std::string dir = temp_dir();
+  std::string file = dir + "/storm.txt";
+  std::fclose(std::fopen(file.c_str(), "w"));
+  ProbeConfig config;
+  config.hook = GetParam();
+  config.ring_bytes = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
+  config.filter.comm = "open_storm";
+  auto probe = open_open_probe(config, file);
+  ASSERT_TRUE(probe) << probe.error().message;
+  // Only the count matters; the path views die with each record.
+  CollectSink sink([](std::span<const std::byte> r) -> Result<int32_t> {
+    auto e = decode_open(r);
+    if (!e) return std::unexpected(e.error());
+    return e->ret;
+  });
+  auto rb = RingBuffer::create((*probe)->events_fd(), sink);
+  ASSERT_TRUE(rb);
+  ASSERT_EQ(run_while_draining({testprog("open_storm"), std::to_string(kOpens), file}, *rb,
+                               /*drain=*/false),
+            0);
+  (void)rb->consume();
+  auto lost = read_percpu_sum((*probe)->lost_fd());
+  ASSERT_TRUE(lost);
+  EXPECT_GT(sink.events.size(), 0u);
+  EXPECT_GT(*lost, 0u);
+  EXPECT_EQ(sink.events.size() + *lost, static_cast<size_t>(kOpens));
+  std::system(("rm -rf '" + dir + "'").c_str());
+}
+
 INSTANTIATE_TEST_SUITE_P(Hooks, TraceOpen, ::testing::Values("tracepoint", "tp_btf"));
 
 }  // namespace
