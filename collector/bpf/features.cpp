@@ -65,27 +65,6 @@ std::string errno_words(int err) {
   return fmt::format("{} ({})", std::strerror(err), err);
 }
 
-// The line of libbpf's output that names the failure: its per-program summary ("prog 'x':
-// ... failed ..."), else the first line that says "failed" (the verifier log and "failed to
-// load object" follow it), else the last line.
-std::string libbpf_reason(const log::LibbpfCapture& capture) {
-  std::string_view text = capture.text();
-  std::string_view first_failed, prog_failed;
-  while (!text.empty() && prog_failed.empty()) {
-    auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (line.find("failed") == std::string_view::npos) continue;
-    if (first_failed.empty()) first_failed = line;
-    if (line.find("prog '") != std::string_view::npos) prog_failed = line;
-  }
-  std::string_view pick = !prog_failed.empty() ? prog_failed : first_failed;
-  std::string reason = pick.empty() ? capture.last_line() : std::string(pick);
-  if (reason.starts_with("libbpf: ")) reason.erase(0, 8);
-  while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
-  return reason;
-}
-
 // "what failed: errno words" for a failed open or load of the probe object.
 std::string load_error(std::string_view what, const Error& e) {
   return e.code ? fmt::format("{}: {}", what, errno_words(e.code))
@@ -93,7 +72,7 @@ std::string load_error(std::string_view what, const Error& e) {
 }
 
 std::string with_libbpf(std::string what, const log::LibbpfCapture& capture) {
-  if (auto reason = libbpf_reason(capture); !reason.empty())
+  if (auto reason = capture.reason(); !reason.empty())
     what += fmt::format(" [libbpf: {}]", reason);
   return what;
 }

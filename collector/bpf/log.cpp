@@ -46,8 +46,9 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
 
 }  // namespace
 
+// Nested captures (a feature probe around a skeleton load) each see every message.
 void append_capture(std::string_view msg) {
-  if (capture) capture->text_.append(msg);
+  for (LibbpfCapture* c = capture; c; c = c->outer_) c->text_.append(msg);
 }
 
 void set_verbosity(int v) { verbosity = v; }
@@ -73,12 +74,22 @@ void install_libbpf_logger() { libbpf_set_print(libbpf_print); }
 LibbpfCapture::LibbpfCapture() : outer_(capture) { capture = this; }
 LibbpfCapture::~LibbpfCapture() { capture = outer_; }
 
-std::string LibbpfCapture::last_line() const {
-  std::string_view t = text_;
-  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.remove_suffix(1);
-  auto nl = t.rfind('\n');
-  if (nl != std::string_view::npos) t.remove_prefix(nl + 1);
-  return std::string(t);
+std::string LibbpfCapture::reason() const {
+  std::string_view text = text_;
+  std::string_view first_failed, prog_failed, last;
+  while (!text.empty() && prog_failed.empty()) {
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (!line.empty()) last = line;
+    if (line.find("failed") == std::string_view::npos) continue;
+    if (first_failed.empty()) first_failed = line;
+    if (line.find("prog '") != std::string_view::npos) prog_failed = line;
+  }
+  std::string_view pick = !prog_failed.empty() ? prog_failed : !first_failed.empty() ? first_failed : last;
+  if (pick.starts_with("libbpf: ")) pick.remove_prefix(8);
+  while (!pick.empty() && (pick.back() == '\n' || pick.back() == ' ')) pick.remove_suffix(1);
+  return std::string(pick);
 }
 
 }  // namespace kscope::log

@@ -27,8 +27,9 @@ class LibbpfCapture {
   LibbpfCapture(const LibbpfCapture&) = delete;
   LibbpfCapture& operator=(const LibbpfCapture&) = delete;
   const std::string& text() const { return text_; }
-  // The last non-empty line libbpf printed, trimmed: usually the reason.
-  std::string last_line() const;
+  // The line that names the failure: libbpf's per-program summary ("prog 'x': ... failed
+  // ..."), else the first line that says "failed", else the last line; trimmed.
+  std::string reason() const;
 
  private:
   friend void append_capture(std::string_view);

@@ -52,13 +52,24 @@ Result<std::vector<Link>> attach_loaded(bpf_object* obj) {
       auto e = fail_errno(fmt::format("attach {} ({})", bpf_program__name(prog),
                                       bpf_program__section_name(prog)),
                           err);
-      if (auto reason = capture.last_line(); !reason.empty())
+      if (auto reason = capture.reason(); !reason.empty())
         e.error().message += fmt::format(" [libbpf: {}]", reason);
       return e;
     }
     links.emplace_back(link);
   }
   return links;
+}
+
+std::unexpected<Error> load_failed(const char* name, int err, const log::LibbpfCapture& capture) {
+  std::string reason = capture.reason();
+  if (capture.text().find("BEGIN PROG LOAD LOG") != std::string::npos)
+    return fail(fmt::format("load {}: the kernel's verifier rejected it [libbpf: {}]", name, reason),
+                "run with -vv to see the verifier's log; `kscope doctor` shows what this kernel supports",
+                err < 0 ? -err : err);
+  auto e = fail_errno(fmt::format("load {}", name), err);
+  if (!reason.empty()) e.error().message += fmt::format(" [libbpf: {}]", reason);
+  return e;
 }
 
 int map_fd(bpf_object* obj, const char* name) {

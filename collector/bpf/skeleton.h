@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/link.h"
+#include "bpf/log.h"
 #include "bpf/result.h"
 
 namespace kscope {
@@ -34,6 +35,8 @@ Result<void> resize_map(bpf_object* obj, const char* map, unsigned int max_entri
 // Attaches every program that is set to load, by its SEC() name.
 Result<std::vector<Link>> attach_loaded(bpf_object* obj);
 int map_fd(bpf_object* obj, const char* map);
+// The error for a failed load: the verifier's rejection named as such, else errno + libbpf.
+std::unexpected<Error> load_failed(const char* name, int err, const log::LibbpfCapture& capture);
 }  // namespace object
 
 template <class T>
@@ -70,7 +73,8 @@ class Skeleton {
   bpf_object* object() const { return skel_->obj; }
 
   Result<void> load() {
-    if (int err = Ops::load(skel_)) return fail_errno(std::string("load ") + Ops::kName, err);
+    log::LibbpfCapture capture;
+    if (int err = Ops::load(skel_)) return object::load_failed(Ops::kName, err, capture);
     return {};
   }
 
