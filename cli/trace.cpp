@@ -62,7 +62,7 @@ void add_common(CLI::App& cmd, CommonFlags& f, std::string_view failed_help) {
   cmd.add_option("--replay", f.replay, "Read records from FILE instead of the kernel");
 }
 
-Result<ProbeConfig> probe_config(const CommonFlags& f) {
+Result<ProbeConfig> probe_config(const ToolSpec& tool, const CommonFlags& f) {
   ProbeConfig c;
   c.filter.tgid = f.pid;
   c.filter.uid = f.uid;
@@ -79,6 +79,8 @@ Result<ProbeConfig> probe_config(const CommonFlags& f) {
   if (f.pid && *f.pid == 0) return fail("--pid 0 matches nothing", "give a process id above 0");
   c.failed_only = f.failed;
   c.hook = f.hook;
+  if (f.hook)
+    if (auto alt = find_hook(tool, *f.hook); !alt) return std::unexpected(alt.error());
   if (auto v = validate_ring_bytes(f.buffer_size); !v) return std::unexpected(v.error());
   c.ring_bytes = static_cast<uint32_t>(f.buffer_size);
   c.wakeup_bytes = c.ring_bytes / 4;
@@ -123,6 +125,8 @@ int run_trace(std::string_view tool, const CommonFlags& f, const TraceOptions& o
     stats = run_live(**probe, sink, options);
   }
   if (!stats) return report(stats.error());
+  if (recorder)
+    if (auto closed = recorder->close(); !closed) return report(closed.error());
   print_summary(tool, *stats);
   return 0;
 }
@@ -139,9 +143,9 @@ void add_exec(CLI::App& trace, Command& run) {
   cmd->footer(fmt::format(
       "Columns: TIME PCOMM PID PPID UID RET ARGS. Cut arguments end in '...'.\n"
       "Examples:\n  kscope trace exec\n  {}\n  kscope trace exec -o json --count 10", spec.example));
-  cmd->callback([&run, flags, limits] {
-    run = [flags, limits]() -> int {
-      auto config = probe_config(*flags);
+  cmd->callback([&run, &spec, flags, limits] {
+    run = [&spec, flags, limits]() -> int {
+      auto config = probe_config(spec, *flags);
       if (!config) return report(config.error());
       if (auto v = validate(*limits); !v) return report(v.error());
       Output out(STDOUT_FILENO);
@@ -173,9 +177,9 @@ void add_open(CLI::App& trace, Command& run) {
       "Columns: TIME PID COMM UID FD ERR FLAGS MODE PATH. FD is -1 when the open failed.\n"
       "Examples:\n  kscope trace open\n  {}\n  kscope trace open --comm nginx -o json",
       spec.example));
-  cmd->callback([&run, flags, prefix] {
-    run = [flags, prefix]() -> int {
-      auto config = probe_config(*flags);
+  cmd->callback([&run, &spec, flags, prefix] {
+    run = [&spec, flags, prefix]() -> int {
+      auto config = probe_config(spec, *flags);
       if (!config) return report(config.error());
       if (auto v = validate_path_prefix(*prefix); !v) return report(v.error());
       Output out(STDOUT_FILENO);

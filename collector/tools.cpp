@@ -36,22 +36,27 @@ const ToolSpec* find_tool(std::string_view name) {
   return nullptr;
 }
 
+Result<const HookAlternative*> find_hook(const ToolSpec& tool, std::string_view name) {
+  std::string names;
+  for (const auto& alt : tool.hooks) {
+    if (alt.name == name) return &alt;
+    names += (names.empty() ? "" : ", ") + std::string(alt.name);
+  }
+  return fail(fmt::format("--hook {}: trace {} has no such hook", name, tool.name),
+              fmt::format("choose one of: {}", names));
+}
+
 Result<const HookAlternative*> choose_hook(const ToolSpec& tool, Features& features,
                                           std::optional<std::string_view> forced) {
   if (forced) {
-    for (const auto& alt : tool.hooks) {
-      if (alt.name != *forced) continue;
-      const auto& r = features.probe(alt.hook);
-      if (!r.works)
-        return fail(fmt::format("--hook {}: {} does not work on this kernel: {}", alt.name,
-                                hook_name(alt.hook), r.reason),
-                    "leave --hook out to use the first hook that works; `kscope doctor` lists them");
-      return &alt;
-    }
-    std::string names;
-    for (const auto& alt : tool.hooks) names += (names.empty() ? "" : ", ") + std::string(alt.name);
-    return fail(fmt::format("--hook {}: trace {} has no such hook", *forced, tool.name),
-                fmt::format("choose one of: {}", names));
+    auto alt = find_hook(tool, *forced);
+    if (!alt) return alt;
+    const auto& r = features.probe((*alt)->hook);
+    if (!r.works)
+      return fail(fmt::format("--hook {}: {} does not work on this kernel: {}", (*alt)->name,
+                              hook_name((*alt)->hook), r.reason),
+                  "leave --hook out to use the first hook that works; `kscope doctor` lists them");
+    return alt;
   }
   std::string why;
   for (const auto& alt : tool.hooks) {

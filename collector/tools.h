@@ -30,6 +30,9 @@ struct ToolSpec {
 std::span<const ToolSpec> tool_table();
 const ToolSpec* find_tool(std::string_view name);
 
+// The alternative called `name`, or an error listing the tool's alternatives.
+Result<const HookAlternative*> find_hook(const ToolSpec& tool, std::string_view name);
+
 // The first alternative whose hook works here, or the one named by `forced` (--hook), with
 // an error that names what is missing when none can work.
 Result<const HookAlternative*> choose_hook(const ToolSpec& tool, Features& features,

@@ -91,8 +91,11 @@ static __always_inline __u32 read_old_args(__u64 argv, struct ks_exec_event *e)
 			break;
 		}
 		__u32 want = max_arg_len + 2;
-		if (want > KS_EXEC_ARGS_SIZE - off)
+		int squeezed = 0; /* the space left in args[], not max_arg_len, bounds this copy */
+		if (want > KS_EXEC_ARGS_SIZE - off) {
 			want = KS_EXEC_ARGS_SIZE - off;
+			squeezed = 1;
+		}
 		if (want > KS_EXEC_MAX_ARG_LEN + 2)
 			want = KS_EXEC_MAX_ARG_LEN + 2;
 		/* off < KS_EXEC_ARGS_SIZE already, so the compiler would drop a plain mask; the asm
@@ -103,6 +106,10 @@ static __always_inline __u32 read_old_args(__u64 argv, struct ks_exec_event *e)
 		if (len <= 0)
 			break;
 		off += len;
+		if (squeezed && len == want) {
+			e->flags |= KS_EXEC_ARGS_CUT;
+			break;
+		}
 	}
 	return off;
 }

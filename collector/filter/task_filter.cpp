@@ -52,7 +52,10 @@ Result<uint64_t> resolve_cgroup(std::string_view spec) {
   if (spec.empty()) return fail("--cgroup: empty value", "give a cgroup v2 path or id");
   uint64_t id = 0;
   auto [end, ec] = std::from_chars(spec.data(), spec.data() + spec.size(), id);
-  if (ec == std::errc() && end == spec.data() + spec.size()) return id;
+  if (ec == std::errc() && end == spec.data() + spec.size()) {
+    if (id == 0) return fail("--cgroup 0 matches nothing", "cgroup ids start at 1 (the root cgroup)");
+    return id;
+  }
 
   std::string path(spec);
   if (path.front() != '/' || ::access(path.c_str(), F_OK) != 0) {

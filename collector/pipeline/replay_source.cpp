@@ -1,6 +1,7 @@
 #include "pipeline/replay_source.h"
 
 #include <cerrno>
+#include <cstring>
 #include <cstdint>
 #include <vector>
 
@@ -8,32 +9,50 @@
 
 namespace kscope {
 
-Result<size_t> replay_file(const std::string& path, RecordSink& sink) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
-  if (!f) return fail_errno(fmt::format("open replay file {}", path), errno);
+namespace {
+
+std::unexpected<Error> file_error(std::string what, int err) {
+  return fail(fmt::format("{}: {}", what, std::strerror(err)),
+              "check the path and its permissions", err);
+}
+
+}  // namespace
+
+Result<ReplayFile> ReplayFile::open(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return file_error(fmt::format("open replay file {}", path), errno);
+  return ReplayFile(f, path);
+}
+
+Result<size_t> ReplayFile::records(RecordSink& sink) {
   std::vector<std::byte> record;
   size_t n = 0;
   for (;;) {
     unsigned char len_le[4];
-    size_t got = std::fread(len_le, 1, sizeof(len_le), f.get());
+    size_t got = std::fread(len_le, 1, sizeof(len_le), file_.get());
     if (got == 0) break;
     if (got != sizeof(len_le))
-      return fail(fmt::format("{}: record {} has a cut length prefix", path, n + 1));
+      return fail(fmt::format("{}: record {} has a cut length prefix", path_, n + 1),
+                  "the file was cut short; replay a complete --record file");
     uint32_t len = len_le[0] | len_le[1] << 8 | len_le[2] << 16 | uint32_t{len_le[3]} << 24;
-    if (len > (64u << 20)) return fail(fmt::format("{}: record {} claims {} bytes", path, n + 1, len));
+    if (len > (64u << 20))
+      return fail(fmt::format("{}: record {} claims {} bytes", path_, n + 1, len),
+                  "this is not a file written by --record");
     record.resize(len);
-    if (std::fread(record.data(), 1, len, f.get()) != len)
-      return fail(fmt::format("{}: record {} is cut short", path, n + 1));
+    if (std::fread(record.data(), 1, len, file_.get()) != len)
+      return fail(fmt::format("{}: record {} is cut short", path_, n + 1),
+                  "the file was cut short; replay a complete --record file");
     sink.on_record(record);
     ++n;
   }
+  if (std::ferror(file_.get())) return file_error(fmt::format("read {}", path_), errno);
   return n;
 }
 
 Result<RecordWriter> RecordWriter::create(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return fail_errno(fmt::format("create record file {}", path), errno);
-  return RecordWriter(f);
+  if (!f) return file_error(fmt::format("create record file {}", path), errno);
+  return RecordWriter(f, path);
 }
 
 void RecordWriter::write(std::span<const std::byte> record) {
@@ -41,8 +60,15 @@ void RecordWriter::write(std::span<const std::byte> record) {
   const unsigned char len_le[4] = {static_cast<unsigned char>(len), static_cast<unsigned char>(len >> 8),
                                    static_cast<unsigned char>(len >> 16),
                                    static_cast<unsigned char>(len >> 24)};
-  std::fwrite(len_le, 1, sizeof(len_le), file_.get());
-  std::fwrite(record.data(), 1, record.size(), file_.get());
+  if (std::fwrite(len_le, 1, sizeof(len_le), file_.get()) != sizeof(len_le) ||
+      std::fwrite(record.data(), 1, record.size(), file_.get()) != record.size())
+    if (!error_) error_ = errno ? errno : EIO;
+}
+
+Result<void> RecordWriter::close() {
+  if (std::fflush(file_.get()) != 0 && !error_) error_ = errno;
+  if (error_) return file_error(fmt::format("write record file {}", path_), error_);
+  return {};
 }
 
 }  // namespace kscope

@@ -12,21 +12,37 @@
 
 namespace kscope {
 
-// Feeds every record of the file to the sink; returns how many.
-Result<size_t> replay_file(const std::string& path, RecordSink& sink);
+// An open replay file; records() feeds each record to the sink and returns how many.
+class ReplayFile {
+ public:
+  static Result<ReplayFile> open(const std::string& path);
+  Result<size_t> records(RecordSink& sink);
+
+ private:
+  struct Close {
+    void operator()(FILE* f) const { std::fclose(f); }
+  };
+  ReplayFile(FILE* f, std::string path) : file_(f), path_(std::move(path)) {}
+  std::unique_ptr<FILE, Close> file_;
+  std::string path_;
+};
 
 // Appends records to a file for a later replay (trace --record).
 class RecordWriter {
  public:
   static Result<RecordWriter> create(const std::string& path);
   void write(std::span<const std::byte> record);
+  // Flushes; the error names the first failed write (a full disk must not lose data quietly).
+  Result<void> close();
 
  private:
   struct Close {
     void operator()(FILE* f) const { std::fclose(f); }
   };
-  explicit RecordWriter(FILE* f) : file_(f) {}
+  RecordWriter(FILE* f, std::string path) : file_(f), path_(std::move(path)) {}
   std::unique_ptr<FILE, Close> file_;
+  std::string path_;
+  int error_ = 0;
 };
 
 }  // namespace kscope

@@ -67,8 +67,10 @@ Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOp
 }
 
 Result<TraceStats> run_replay(const std::string& path, TraceSinkBase& sink) {
+  auto file = ReplayFile::open(path);
+  if (!file) return std::unexpected(file.error());
   sink.header();
-  auto n = replay_file(path, sink);
+  auto n = file->records(sink);
   sink.output().flush();
   if (!n) return std::unexpected(n.error());
   return sink.stats();

@@ -1,5 +1,7 @@
 #include "render/fields.h"
 
+#include <cctype>
+
 #include "render/json.h"
 
 namespace kscope {
@@ -11,6 +13,7 @@ class TableWriter final : public FieldWriter {
   explicit TableWriter(fmt::memory_buffer& out) : out_(out) {}
   bool is_json() const override { return false; }
   void integer(int64_t v) override { fmt::format_to(std::back_inserter(out_), "{}", v); }
+  void uinteger(uint64_t v) override { fmt::format_to(std::back_inserter(out_), "{}", v); }
   void text(std::string_view v) override {
     // Control characters would break the row; show them escaped.
     for (char c : v) {
@@ -38,6 +41,7 @@ class JsonWriter final : public FieldWriter {
   explicit JsonWriter(fmt::memory_buffer& out) : out_(out) {}
   bool is_json() const override { return true; }
   void integer(int64_t v) override { fmt::format_to(std::back_inserter(out_), "{}", v); }
+  void uinteger(uint64_t v) override { fmt::format_to(std::back_inserter(out_), "{}", v); }
   void text(std::string_view v) override { append_json_string(out_, v); }
   void boolean(bool v) override { out_.append(std::string_view(v ? "true" : "false")); }
   void text_list(std::span<const std::string> v, bool) override {
@@ -94,9 +98,12 @@ void RowRenderer::end_field(int width, bool last) {
 
 void RowRenderer::end_row() {
   auto& buf = out_.buffer();
-  if (format_ == Format::json) buf.push_back('}');
-  else
+  if (format_ == Format::json) {
+    buf.push_back('}');
+  } else if (buf.size() == field_start_) {
+    // An empty last column leaves only the padding before it; a value's own spaces stay.
     while (buf.size() > 0 && buf.data()[buf.size() - 1] == ' ') buf.resize(buf.size() - 1);
+  }
   buf.push_back('\n');
   out_.maybe_flush();
 }
@@ -110,11 +117,12 @@ void RowRenderer::header_cell(std::string_view column, int width, bool last) {
 }
 
 void append_shell_word(fmt::memory_buffer& out, std::string_view arg) {
+  // Plain only when every byte is one a shell never treats specially (UTF-8 included).
   bool plain = !arg.empty();
   for (char c : arg) {
     unsigned char u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7f || c == '\'' || c == '"' || c == '\\' || c == '$' || c == '`')
-      plain = false;
+    bool safe = u >= 0x80 || std::isalnum(u) || std::string_view("_@%+=:,./-").find(c) != std::string_view::npos;
+    plain = plain && safe;
   }
   if (plain) {
     out.append(arg);

@@ -21,6 +21,7 @@ class FieldWriter {
   // A field may choose its shape per encoding: a name for people, a number for programs.
   virtual bool is_json() const = 0;
   virtual void integer(int64_t v) = 0;
+  virtual void uinteger(uint64_t v) = 0;  // ids that may use all 64 bits (cgroup ids)
   virtual void text(std::string_view v) = 0;
   virtual void boolean(bool v) = 0;
   // A list of strings (argv). The table shows it shell-quoted; JSON as an array.
@@ -99,9 +100,8 @@ class Renderer {
   std::span<const Field<Event>> fields_;
 };
 
-// Shell-style quoting for the table's argv column: an argument with a space, a quote, a
-// backslash, a control character, or nothing at all is single-quoted, so the row reads back
-// as the exact argv.
+// Shell-style quoting for the table's argv column: an argument that is empty or holds any
+// byte a shell treats specially is single-quoted, so the row reads back as the exact argv.
 void append_shell_word(fmt::memory_buffer& out, std::string_view arg);
 
 }  // namespace kscope

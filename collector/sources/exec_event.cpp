@@ -11,10 +11,12 @@ namespace kscope {
 
 Result<void> validate(const ArgLimits& limits) {
   if (limits.max_args < 1 || limits.max_args > KS_EXEC_MAX_ARGS)
-    return fail(fmt::format("--max-args {} is outside 1..{}", limits.max_args, KS_EXEC_MAX_ARGS));
+    return fail(fmt::format("--max-args {} is outside 1..{}", limits.max_args, KS_EXEC_MAX_ARGS),
+                fmt::format("use a value from 1 to {} (default 128)", KS_EXEC_MAX_ARGS));
   if (limits.max_arg_len < 1 || limits.max_arg_len > KS_EXEC_MAX_ARG_LEN)
     return fail(fmt::format("--max-arg-len {} is outside 1..{}", limits.max_arg_len,
-                            KS_EXEC_MAX_ARG_LEN));
+                            KS_EXEC_MAX_ARG_LEN),
+                fmt::format("use a value from 1 to {} bytes (default 1024)", KS_EXEC_MAX_ARG_LEN));
   return {};
 }
 
@@ -73,7 +75,7 @@ const F kFields[] = {
     {"", "ns_pid", 0, [](const ExecEvent& e, FieldWriter& w) { w.integer(e.ns_pid); }},
     {"PPID", "ppid", 7, [](const ExecEvent& e, FieldWriter& w) { w.integer(e.ppid); }},
     {"UID", "uid", 6, [](const ExecEvent& e, FieldWriter& w) { w.integer(e.hdr.uid); }},
-    {"", "cgroup_id", 0, [](const ExecEvent& e, FieldWriter& w) { w.integer(e.hdr.cgroup_id); }},
+    {"", "cgroup_id", 0, [](const ExecEvent& e, FieldWriter& w) { w.uinteger(e.hdr.cgroup_id); }},
     {"RET", "ret", 4, [](const ExecEvent& e, FieldWriter& w) { w.integer(e.ret); }},
     {"ARGS", "args", 0,
      [](const ExecEvent& e, FieldWriter& w) { w.text_list(e.args, e.args_truncated); }},

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -69,11 +70,9 @@ std::string open_flags_string(uint64_t flags) {
   return s;
 }
 
-std::string_view errno_name(int err) {
+std::string errno_name(int err) {
   if (const char* name = strerrorname_np(err)) return name;
-  static thread_local std::string unknown;
-  unknown = std::to_string(err);
-  return unknown;
+  return std::to_string(err);
 }
 
 namespace {
@@ -86,7 +85,7 @@ const F kFields[] = {
     {"", "tid", 0, [](const OpenEvent& e, FieldWriter& w) { w.integer(e.hdr.pid); }},
     {"COMM", "comm", 16, [](const OpenEvent& e, FieldWriter& w) { w.text(comm_of(e.hdr)); }},
     {"UID", "uid", 6, [](const OpenEvent& e, FieldWriter& w) { w.integer(e.hdr.uid); }},
-    {"", "cgroup_id", 0, [](const OpenEvent& e, FieldWriter& w) { w.integer(e.hdr.cgroup_id); }},
+    {"", "cgroup_id", 0, [](const OpenEvent& e, FieldWriter& w) { w.uinteger(e.hdr.cgroup_id); }},
     {"FD", "fd", 4,
      [](const OpenEvent& e, FieldWriter& w) { w.integer(e.ret >= 0 ? e.ret : -1); }},
     {"ERR", "errno", 7,
@@ -97,9 +96,9 @@ const F kFields[] = {
     {"FLAGS", "flags", 24,
      [](const OpenEvent& e, FieldWriter& w) {
        // A storm repeats the same flags: format each distinct value once.
-       static thread_local uint64_t last = ~0ull;
+       static thread_local std::optional<uint64_t> last;
        static thread_local std::string text;
-       if (e.flags != last) text = open_flags_string(last = e.flags);
+       if (e.flags != last) text = open_flags_string(*(last = e.flags));
        w.text(text);
      }},
     {"MODE", "mode", 5,

@@ -28,7 +28,7 @@ Result<OpenEvent> decode_open(std::span<const std::byte> record);
 // "O_RDONLY|O_CLOEXEC": the access mode first, then each known flag, then any unknown bits.
 std::string open_flags_string(uint64_t flags);
 // "ENOENT" for 2; the number as text when unknown.
-std::string_view errno_name(int err);
+std::string errno_name(int err);
 
 std::span<const Field<OpenEvent>> open_fields();
 

@@ -13,7 +13,8 @@ namespace kscope {
 Result<void> validate_path_prefix(const std::string& prefix) {
   if (prefix.size() > KS_OPEN_PREFIX_MAX)
     return fail(fmt::format("--path prefix is {} bytes; at most {} are compared", prefix.size(),
-                            KS_OPEN_PREFIX_MAX));
+                            KS_OPEN_PREFIX_MAX),
+                fmt::format("give the first {} bytes of the path", KS_OPEN_PREFIX_MAX));
   return {};
 }
 
