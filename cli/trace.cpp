@@ -131,6 +131,25 @@ int run_trace(std::string_view tool, const CommonFlags& f, const TraceOptions& o
   return 0;
 }
 
+// One trace tool's run: the shared flags, its decoder, its live probe, and the user-space
+// predicate that stands in for the probe's own filters when a replay bypasses the probe.
+template <class Event>
+int run_tool(const ToolSpec& spec, const CommonFlags& flags, std::span<const Field<Event>> fields,
+             typename TraceSink<Event>::Decode decode, std::function<bool(const Event&)> extra,
+             const std::function<Result<std::unique_ptr<LiveProbe>>(const ProbeConfig&)>& open) {
+  auto config = probe_config(spec, flags);
+  if (!config) return report(config.error());
+  Output out(STDOUT_FILENO);
+  const TraceOptions options = trace_options(flags);
+  typename TraceSink<Event>::Keep keep;
+  if (!flags.replay.empty())
+    keep = [filter = config->filter, failed = config->failed_only, extra](const Event& e) {
+      return filter.matches(e.hdr) && (!failed || e.ret < 0) && (!extra || extra(e));
+    };
+  TraceSink<Event> sink(options, out, spec.name, fields, std::move(decode), std::move(keep));
+  return run_trace(spec.name, flags, options, sink, [&] { return open(*config); });
+}
+
 void add_exec(CLI::App& trace, Command& run) {
   const ToolSpec& spec = *find_tool("exec");
   auto* cmd = trace.add_subcommand(std::string(spec.name), std::string(spec.summary));
@@ -145,23 +164,11 @@ void add_exec(CLI::App& trace, Command& run) {
       "Examples:\n  kscope trace exec\n  {}\n  kscope trace exec -o json --count 10", spec.example));
   cmd->callback([&run, &spec, flags, limits] {
     run = [&spec, flags, limits]() -> int {
-      auto config = probe_config(spec, *flags);
-      if (!config) return report(config.error());
       if (auto v = validate(*limits); !v) return report(v.error());
-      Output out(STDOUT_FILENO);
-      const TraceOptions options = trace_options(*flags);
-      bool replay = !flags->replay.empty();
-      TaskFilter filter = config->filter;
-      bool failed = config->failed_only;
-      TraceSink<ExecEvent> sink(
-          options, out, "exec", exec_fields(),
-          [l = *limits](std::span<const std::byte> r) { return decode_exec(r, l); },
-          replay ? TraceSink<ExecEvent>::Keep([filter, failed](const ExecEvent& e) {
-            return filter.matches(e.hdr) && (!failed || e.ret < 0);
-          })
-                 : nullptr);
-      return run_trace("exec", *flags, options, sink,
-                       [&] { return open_exec_probe(*config, *limits); });
+      return run_tool<ExecEvent>(
+          spec, *flags, exec_fields(),
+          [l = *limits](std::span<const std::byte> r) { return decode_exec(r, l); }, nullptr,
+          [limits](const ProbeConfig& c) { return open_exec_probe(c, *limits); });
     };
   });
 }
@@ -179,22 +186,11 @@ void add_open(CLI::App& trace, Command& run) {
       spec.example));
   cmd->callback([&run, &spec, flags, prefix] {
     run = [&spec, flags, prefix]() -> int {
-      auto config = probe_config(spec, *flags);
-      if (!config) return report(config.error());
       if (auto v = validate_path_prefix(*prefix); !v) return report(v.error());
-      Output out(STDOUT_FILENO);
-      const TraceOptions options = trace_options(*flags);
-      bool replay = !flags->replay.empty();
-      TaskFilter filter = config->filter;
-      bool failed = config->failed_only;
-      TraceSink<OpenEvent> sink(
-          options, out, "open", open_fields(), decode_open,
-          replay ? TraceSink<OpenEvent>::Keep([filter, failed, p = *prefix](const OpenEvent& e) {
-            return filter.matches(e.hdr) && (!failed || e.ret < 0) && e.path.starts_with(p);
-          })
-                 : nullptr);
-      return run_trace("open", *flags, options, sink,
-                       [&] { return open_open_probe(*config, *prefix); });
+      return run_tool<OpenEvent>(
+          spec, *flags, open_fields(), decode_open,
+          [p = *prefix](const OpenEvent& e) { return e.path.starts_with(p); },
+          [prefix](const ProbeConfig& c) { return open_open_probe(c, *prefix); });
     };
   });
 }
