@@ -59,17 +59,20 @@ Traced trace_exec_many(const ProbeConfig& config, const ArgLimits& limits, int n
   CollectSink sink(decode);
   auto rb = RingBuffer::create((*probe)->events_fd(), sink);
   EXPECT_TRUE(rb);
+  // Some execs run as uid 65534, which may not reach the build tree: exec a copy from a
+  // world-readable directory.
   std::string dir = temp_dir();
   std::string expected = dir + "/expected.tsv";
-  EXPECT_EQ(run_while_draining({testprog("exec_many"), std::to_string(n), testprog("exec_target"),
-                                expected},
-                               *rb),
-            0);
+  std::string target = dir + "/exec_target";
+  chmod(dir.c_str(), 0755);
+  EXPECT_EQ(std::system(("install -m 0755 '" + testprog("exec_target") + "' '" + target + "'").c_str()), 0);
+  EXPECT_EQ(run_while_draining({testprog("exec_many"), std::to_string(n), target, expected}, *rb), 0);
   run.expected = read_expected(expected);
   for (auto& e : sink.events) run.by_pid[e.hdr.tgid].push_back(std::move(e));
   run.lost = read_percpu_sum((*probe)->lost_fd()).value_or(~0ull);
   run.malformed = sink.malformed;
   std::remove(expected.c_str());
+  std::remove(target.c_str());
   rmdir(dir.c_str());
   return run;
 }

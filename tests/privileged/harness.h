@@ -3,6 +3,7 @@
 #pragma once
 
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
