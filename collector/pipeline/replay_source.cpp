@@ -39,7 +39,7 @@ Result<size_t> ReplayFile::records(RecordSink& sink) {
       return fail(fmt::format("{}: record {} claims {} bytes", path_, n + 1, len),
                   "this is not a file written by --record");
     record.resize(len);
-    if (std::fread(record.data(), 1, len, file_.get()) != len)
+    if (len && std::fread(record.data(), 1, len, file_.get()) != len)
       return fail(fmt::format("{}: record {} is cut short", path_, n + 1),
                   "the file was cut short; replay a complete --record file");
     sink.on_record(record);
@@ -61,7 +61,7 @@ void RecordWriter::write(std::span<const std::byte> record) {
                                    static_cast<unsigned char>(len >> 16),
                                    static_cast<unsigned char>(len >> 24)};
   if (std::fwrite(len_le, 1, sizeof(len_le), file_.get()) != sizeof(len_le) ||
-      std::fwrite(record.data(), 1, record.size(), file_.get()) != record.size())
+      (!record.empty() && std::fwrite(record.data(), 1, record.size(), file_.get()) != record.size()))
     if (!error_) error_ = errno ? errno : EIO;
 }
 

@@ -365,11 +365,13 @@ TEST(DecodeOpen, EveryField) {
 }
 
 TEST(DecodeOpen, FailedOpenAndSixtyFourBitFlags) {
-  auto e = decode_open(open_record(open_header(), {.flags = (1ull << 40) | O_RDONLY,
-                                                   .ret = -ENOENT,
-                                                   .dfd = 5,
-                                                   .mode = 0,
-                                                   .path = "rel/path\0"sv}));
+  // The event's path views the record: the record must outlive it.
+  auto rec = open_record(open_header(), {.flags = (1ull << 40) | O_RDONLY,
+                                         .ret = -ENOENT,
+                                         .dfd = 5,
+                                         .mode = 0,
+                                         .path = "rel/path\0"sv});
+  auto e = decode_open(rec);
   ASSERT_TRUE(e.has_value()) << e.error().message;
   EXPECT_EQ(e->flags, 1ull << 40);
   EXPECT_EQ(e->ret, -2);
@@ -379,13 +381,16 @@ TEST(DecodeOpen, FailedOpenAndSixtyFourBitFlags) {
 }
 
 TEST(DecodeOpen, PathStopsAtFirstNulOrAtItsSize) {
-  auto nul = decode_open(open_record(open_header(), {.path = "/a\0garbage\0"sv}));
+  auto nul_rec = open_record(open_header(), {.path = "/a\0garbage\0"sv});
+  auto nul = decode_open(nul_rec);
   ASSERT_TRUE(nul.has_value());
   EXPECT_EQ(nul->path, "/a");
-  auto no_nul = decode_open(open_record(open_header(), {.path = "/abc"sv}));
+  auto no_nul_rec = open_record(open_header(), {.path = "/abc"sv});
+  auto no_nul = decode_open(no_nul_rec);
   ASSERT_TRUE(no_nul.has_value());
   EXPECT_EQ(no_nul->path, "/abc");
-  auto none = decode_open(open_record(open_header(), {.path = ""sv}));
+  auto none_rec = open_record(open_header(), {.path = ""sv});
+  auto none = decode_open(none_rec);
   ASSERT_TRUE(none.has_value());
   EXPECT_EQ(none->path, "");
 }
