@@ -160,7 +160,7 @@ void add_exec(CLI::App& trace, Command& run) {
   cmd->add_option("--max-arg-len", limits->max_arg_len,
                   "Cut each argument to this many bytes (default 1024)");
   cmd->footer(fmt::format(
-      "Columns: TIME PCOMM PID PPID UID RET ARGS. Cut arguments end in '...'.\n"
+      "Columns: TIME PCOMM PID PPID UID RET ARGS. A cut argv ends in '...' (JSON: args_truncated).\n"
       "Examples:\n  kscope trace exec\n  {}\n  kscope trace exec -o json --count 10", spec.example));
   cmd->callback([&run, &spec, flags, limits] {
     run = [&spec, flags, limits]() -> int {
