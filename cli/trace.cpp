@@ -200,6 +200,9 @@ void add_open(CLI::App& trace, Command& run) {
 void add_trace(CLI::App& app, Command& run) {
   auto* trace = app.add_subcommand("trace", "One-shot tracing: print events, then exit");
   trace->require_subcommand(1);
+  std::string examples = "Examples:";
+  for (const auto& tool : tool_table()) examples += fmt::format("\n  {}", tool.example);
+  trace->footer(examples);
   add_exec(*trace, run);
   add_open(*trace, run);
 }

@@ -46,7 +46,7 @@ await_marker() {
 }
 
 # --duration bounds the run even if the SIGINT below never comes.
-"$kscope" trace exec -o json --duration 120 >"$tmp/out" 2>"$tmp/err" &
+"$kscope" trace exec -o json --duration 120 --record "$tmp/records" >"$tmp/out" 2>"$tmp/err" &
 kpid=$!
 await_marker "kscope-e2e-start-$$"
 
@@ -147,4 +147,31 @@ if fails:
     print("FAIL:\n  " + "\n  ".join(fails[:40]), file=sys.stderr)
     sys.exit(1)
 print(f"ok: 50 execs matched among {len(lines)} events")
+EOF
+
+# The recorded records replayed without any privilege (as uid 65534) through the same
+# pipeline give the same events; only each process's wall-clock conversion may differ, by
+# microseconds.
+chmod 0644 "$tmp/records"
+setpriv --reuid=65534 --regid=65534 --clear-groups \
+  "$kscope" trace exec -o json --replay "$tmp/records" >"$tmp/replayed" 2>"$tmp/replay.err" ||
+  fail "replay as uid 65534 failed: $(cat "$tmp/replay.err")"
+python3 - "$tmp/out" "$tmp/replayed" <<'EOF'
+import calendar, json, sys, time
+
+def load(path):
+    return [json.loads(line) for line in open(path)]
+
+def wall_ns(t):
+    secs, frac = t.rstrip("Z").split(".")
+    return calendar.timegm(time.strptime(secs, "%Y-%m-%dT%H:%M:%S")) * 10**9 + int(frac)
+
+live, replayed = load(sys.argv[1]), load(sys.argv[2])
+if not live or len(live) != len(replayed):
+    sys.exit(f"FAIL: live {len(live)} events, replayed {len(replayed)}")
+for a, b in zip(live, replayed):
+    ta, tb = wall_ns(a.pop("time")), wall_ns(b.pop("time"))
+    if a != b or abs(ta - tb) > 10**6:
+        sys.exit(f"FAIL: replay differs:\n  live     {a}\n  replayed {b}")
+print(f"ok: {len(live)} events replayed identically")
 EOF
