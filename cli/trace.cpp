@@ -93,7 +93,6 @@ TraceOptions trace_options(const CommonFlags& f) {
   o.count = f.count;
   if (f.duration)
     o.duration = std::chrono::milliseconds(static_cast<int64_t>(*f.duration * 1000));
-  o.record_path = f.record;
   return o;
 }
 

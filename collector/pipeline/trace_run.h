@@ -20,7 +20,6 @@ struct TraceOptions {
   Format format = Format::table;
   std::optional<uint64_t> count;  // stop after this many events shown
   std::optional<std::chrono::milliseconds> duration;
-  std::string record_path;        // also write every raw record here (--record)
 };
 
 struct TraceStats {
