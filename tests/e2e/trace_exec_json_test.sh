@@ -176,3 +176,4 @@ for a, b in zip(live, replayed):
         sys.exit(f"FAIL: replay differs:\n  live     {a}\n  replayed {b}")
 print(f"ok: {len(live)} events replayed identically")
 EOF
+echo "PASS: trace_exec_json_test"
