@@ -77,7 +77,7 @@ Result<ProbeConfig> probe_config(const ToolSpec& tool, const CommonFlags& f) {
     c.filter.cgroup_id = *id;
   }
   if (f.pid && *f.pid == 0) return fail("--pid 0 matches nothing", "give a process id above 0");
-  c.failed_only = f.failed;
+  c.failed = f.failed;
   c.hook = f.hook;
   if (f.hook)
     if (auto alt = find_hook(tool, *f.hook); !alt) return std::unexpected(alt.error());
@@ -130,8 +130,8 @@ int run_trace(std::string_view tool, const CommonFlags& f, const TraceOptions& o
   return 0;
 }
 
-// One trace tool's run: the shared flags, its decoder, its live probe, and the user-space
-// predicate that stands in for the probe's own filters when a replay bypasses the probe.
+// One trace tool's run: the shared flags, its decoder, its live probe, and `extra`: the
+// tool's own filters (--failed, ...) in user space, for a replay, which bypasses the probe.
 template <class Event>
 int run_tool(const ToolSpec& spec, const CommonFlags& flags, std::span<const Field<Event>> fields,
              typename TraceSink<Event>::Decode decode, std::function<bool(const Event&)> extra,
@@ -142,8 +142,8 @@ int run_tool(const ToolSpec& spec, const CommonFlags& flags, std::span<const Fie
   const TraceOptions options = trace_options(flags);
   typename TraceSink<Event>::Keep keep;
   if (!flags.replay.empty())
-    keep = [filter = config->filter, failed = config->failed_only, extra](const Event& e) {
-      return filter.matches(e.hdr) && (!failed || e.ret < 0) && (!extra || extra(e));
+    keep = [filter = config->filter, extra](const Event& e) {
+      return filter.matches(e.hdr) && extra(e);
     };
   TraceSink<Event> sink(options, out, spec.name, fields, std::move(decode), std::move(keep));
   return run_trace(spec.name, flags, options, sink, [&] { return open(*config); });
@@ -154,7 +154,7 @@ void add_exec(CLI::App& trace, Command& run) {
   auto* cmd = trace.add_subcommand(std::string(spec.name), std::string(spec.summary));
   auto flags = std::make_shared<CommonFlags>();
   auto limits = std::make_shared<ArgLimits>();
-  add_common(*cmd, *flags, "Only failed execs");
+  add_common(*cmd, *flags, "Also show failed execs (by default only successful ones)");
   cmd->add_option("--max-args", limits->max_args, "Show at most this many arguments (default 128)");
   cmd->add_option("--max-arg-len", limits->max_arg_len,
                   "Cut each argument to this many bytes (default 1024)");
@@ -166,7 +166,8 @@ void add_exec(CLI::App& trace, Command& run) {
       if (auto v = validate(*limits); !v) return report(v.error());
       return run_tool<ExecEvent>(
           spec, *flags, exec_fields(),
-          [l = *limits](std::span<const std::byte> r) { return decode_exec(r, l); }, nullptr,
+          [l = *limits](std::span<const std::byte> r) { return decode_exec(r, l); },
+          [failed = flags->failed](const ExecEvent& e) { return failed || e.ret == 0; },
           [limits](const ProbeConfig& c) { return open_exec_probe(c, *limits); });
     };
   });
@@ -188,7 +189,9 @@ void add_open(CLI::App& trace, Command& run) {
       if (auto v = validate_path_prefix(*prefix); !v) return report(v.error());
       return run_tool<OpenEvent>(
           spec, *flags, open_fields(), decode_open,
-          [p = *prefix](const OpenEvent& e) { return e.path.starts_with(p); },
+          [failed = flags->failed, p = *prefix](const OpenEvent& e) {
+            return (!failed || e.ret < 0) && e.path.starts_with(p);
+          },
           [prefix](const ProbeConfig& c) { return open_open_probe(c, *prefix); });
     };
   });

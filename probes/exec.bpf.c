@@ -21,7 +21,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 max_args = 128;
 const volatile __u32 max_arg_len = 1024;
-const volatile __u32 failed_only = 0;
+const volatile __u32 include_failed = 0; /* --failed, as execsnoop -x */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -127,7 +127,7 @@ static __always_inline void on_exit(long ret)
 	 * thread that execs takes over the leader's pid, so only failures need the entry. */
 	if (ret < 0 && !argv)
 		return;
-	if (failed_only && ret == 0)
+	if (ret < 0 && !include_failed)
 		return;
 	if (!ks_task_wanted())
 		return;

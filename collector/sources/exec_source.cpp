@@ -19,6 +19,7 @@ Result<std::unique_ptr<LiveProbe>> open_exec_probe(const ProbeConfig& config,
 
   auto* ro = (*skel)->rodata;
   apply_common_rodata(ro, config);
+  ro->include_failed = config.failed;
   ro->max_args = limits.max_args;
   ro->max_arg_len = limits.max_arg_len;
 

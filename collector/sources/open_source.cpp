@@ -28,6 +28,7 @@ Result<std::unique_ptr<LiveProbe>> open_open_probe(const ProbeConfig& config,
 
   auto* ro = (*skel)->rodata;
   apply_common_rodata(ro, config);
+  ro->failed_only = config.failed;
   ro->prefix_len = path_prefix.size();
   std::memcpy(const_cast<char*>(ro->prefix), path_prefix.data(), path_prefix.size());
 

@@ -15,7 +15,9 @@ namespace kscope {
 
 struct ProbeConfig {
   TaskFilter filter;
-  bool failed_only = false;
+  // --failed, as the peers mean it: exec shows failed execs too (execsnoop -x); open shows
+  // only failed opens (opensnoop -x).
+  bool failed = false;
   std::optional<std::string> hook;         // --hook: force one alternative
   uint32_t ring_bytes = 16u << 20;          // --buffer-size; a power of two, >= page size
   uint32_t wakeup_bytes = 1u << 20;         // wake the consumer once this much waits
@@ -34,7 +36,6 @@ void apply_common_rodata(Rodata* ro, const ProbeConfig& c) {
   ro->filter_cgroup_id = c.filter.cgroup_id.value_or(0);
   ro->filter_comm_set = c.filter.comm.has_value();
   if (c.filter.comm) std::memcpy(const_cast<char*>(ro->filter_comm), c.filter.comm->c_str(), c.filter.comm->size() + 1);
-  ro->failed_only = c.failed_only;
   ro->wakeup_bytes = c.wakeup_bytes;
 }
 

@@ -46,7 +46,7 @@ await_marker() {
 }
 
 # --duration bounds the run even if the SIGINT below never comes.
-"$kscope" trace exec -o json --duration 120 --record "$tmp/records" >"$tmp/out" 2>"$tmp/err" &
+"$kscope" trace exec -o json --failed --duration 120 --record "$tmp/records" >"$tmp/out" 2>"$tmp/err" &
 kpid=$!
 await_marker "kscope-e2e-start-$$"
 
@@ -155,7 +155,7 @@ EOF
 # microseconds.
 chmod 0644 "$tmp/records"
 setpriv --reuid=65534 --regid=65534 --clear-groups \
-  "$kscope" trace exec -o json --replay "$tmp/records" >"$tmp/replayed" 2>"$tmp/replay.err" ||
+  "$kscope" trace exec -o json --failed --replay "$tmp/records" >"$tmp/replayed" 2>"$tmp/replay.err" ||
   fail "replay as uid 65534 failed: $(cat "$tmp/replay.err")"
 python3 - "$tmp/out" "$tmp/replayed" <<'EOF'
 import calendar, json, sys, time

@@ -83,6 +83,7 @@ TEST_P(TraceExec, EveryExecWithEveryFieldExact) {
   KSCOPE_REQUIRE_PRIVILEGES();
   ProbeConfig config;
   config.hook = GetParam();
+  config.failed = true;  // failed execs too
   ArgLimits limits;
   Traced run = trace_exec_many(config, limits, 1000);
   ASSERT_EQ(run.expected.size(), 1000u);
@@ -114,32 +115,41 @@ TEST_P(TraceExec, EveryExecWithEveryFieldExact) {
   EXPECT_EQ(cut, 20u);
 }
 
-TEST_P(TraceExec, FailedOnlyAndUidFilterInTheKernel) {
+// Without --failed only successful execs come out; with it, failed ones too. The uid
+// filter works in the kernel either way.
+TEST_P(TraceExec, FailedExecsOnlyWithFailedAndUidFilterInTheKernel) {
   KSCOPE_REQUIRE_PRIVILEGES();
-  ProbeConfig config;
-  config.hook = GetParam();
-  config.failed_only = true;
-  config.filter.uid = 65534;
-  Traced run = trace_exec_many(config, ArgLimits{}, 200);
-  size_t want = 0;
-  for (const auto& x : run.expected) {
-    bool wanted = x.ret != 0 && x.uid == 65534;
-    want += wanted;
-    auto it = run.by_pid.find(x.pid);
-    EXPECT_EQ(it != run.by_pid.end(), wanted) << "pid " << x.pid;
-  }
-  EXPECT_GT(want, 0u);
-  for (const auto& [pid, events] : run.by_pid)
-    for (const auto& e : events) {
-      EXPECT_LT(e.ret, 0);
-      EXPECT_EQ(e.hdr.uid, 65534u);
+  for (bool failed : {false, true}) {
+    SCOPED_TRACE(failed ? "--failed" : "default");
+    ProbeConfig config;
+    config.hook = GetParam();
+    config.failed = failed;
+    config.filter.uid = 65534;
+    Traced run = trace_exec_many(config, ArgLimits{}, 200);
+    size_t want = 0;
+    for (const auto& x : run.expected) {
+      bool wanted = x.uid == 65534 && (failed || x.ret == 0);
+      want += wanted;
+      auto it = run.by_pid.find(x.pid);
+      EXPECT_EQ(it != run.by_pid.end(), wanted) << "pid " << x.pid << " ret " << x.ret;
     }
+    EXPECT_GT(want, 0u);
+    size_t failures = 0;
+    for (const auto& [pid, events] : run.by_pid)
+      for (const auto& e : events) {
+        EXPECT_EQ(e.hdr.uid, 65534u);
+        failures += e.ret != 0;
+      }
+    if (failed) EXPECT_GT(failures, 0u);
+    else EXPECT_EQ(failures, 0u);
+  }
 }
 
 TEST_P(TraceExec, ArgumentLimitsCutAndMark) {
   KSCOPE_REQUIRE_PRIVILEGES();
   ProbeConfig config;
   config.hook = GetParam();
+  config.failed = true;  // the failed-exec path applies the limits in the probe
   ArgLimits limits{.max_args = 3, .max_arg_len = 5};
   Traced run = trace_exec_many(config, limits, 40);
   ASSERT_EQ(run.expected.size(), 40u);

@@ -113,7 +113,7 @@ TEST_P(TraceOpen, FailedOnlyAndPathPrefixInTheKernel) {
   KSCOPE_REQUIRE_PRIVILEGES();
   ProbeConfig config;
   config.hook = GetParam();
-  config.failed_only = true;
+  config.failed = true;
   Traced run = trace_open_known(config, "/created.txt");
   ASSERT_EQ(run.expected.size(), 14u);
   std::vector<std::string> want;

@@ -232,12 +232,12 @@ TEST_F(ReplayTest, KeepFilterAsTheCliBuildsIt) {
   std::string path = standard_file();
   TraceOptions options{.format = Format::json};
   Captured c;
-  // `--uid 1000 --failed` would keep nothing; `--uid 1000` keeps pids 100 and 300.
+  // `--uid 1000` (without --failed: successful execs only) keeps pids 100 and 300.
   TaskFilter filter{.uid = 1000};
   bool failed = false;
   TraceSink<ExecEvent> sink(options, c.out(), "exec", exec_fields(), exec_decoder(),
                             [filter, failed](const ExecEvent& e) {
-                              return filter.matches(e.hdr) && (!failed || e.ret < 0);
+                              return filter.matches(e.hdr) && (failed || e.ret == 0);
                             });
   auto stats = run_replay(path, sink);
   ASSERT_TRUE(stats.has_value()) << stats.error().message;
