@@ -248,7 +248,7 @@ TEST_F(ReplayTest, KeepFilterAsTheCliBuildsIt) {
   EXPECT_EQ(stats->malformed, 2u);
 }
 
-TEST_F(ReplayTest, FailedOnlyFilter) {
+TEST_F(ReplayTest, KeepPredicateSelectsFailures) {
   std::string path = standard_file();
   TraceOptions options{.format = Format::json};
   Captured c;
