@@ -2,9 +2,9 @@
 /* trace open: openat and openat2 with flags, mode, result and path.
  *
  * Built for event storms: one hook per open (at exit, where the arguments are still in the
- * saved registers), filters before any copy, only the path's own bytes copied into the ring
- * buffer, and no consumer wake-up per event. Hook alternatives: the syscalls exit
- * tracepoints, or tp_btf on the raw sys_exit filtered by syscall number. */
+ * saved registers), the task and --failed filters before any copy, only the path's own
+ * bytes copied into the ring buffer, and no consumer wake-up per event. Hook alternatives:
+ * the syscalls exit tracepoints, or tp_btf on the raw sys_exit filtered by syscall number. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
