@@ -6,13 +6,8 @@
 set -euo pipefail
 
 kscope=${1:?usage: $0 /path/to/kscope}
-if [[ $(id -u) -ne 0 ]]; then
-  echo "SKIP: kscope doctor probes real BPF hooks and needs root" >&2
-  exit 77
-fi
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh"
+require_root "kscope doctor probes real BPF hooks and needs root"
 
 cgroup2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 leftovers() {

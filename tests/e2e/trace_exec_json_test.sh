@@ -9,29 +9,9 @@ set -euo pipefail
 
 kscope=${1:?usage: $0 /path/to/kscope /path/to/testprogs}
 progs=${2:?usage: $0 /path/to/kscope /path/to/testprogs}
-if [[ $(id -u) -ne 0 ]]; then
-  echo "SKIP: kscope trace exec loads BPF probes and needs root" >&2
-  exit 77
-fi
+source "$(dirname "$0")/lib.sh"
+require_root "kscope trace exec loads BPF probes and needs root"
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed to read the NDJSON" >&2; exit 77; }
-
-tmp=$(mktemp -d)
-kpid=
-cleanup() {
-  if [[ -n $kpid ]] && kill -0 "$kpid" 2>/dev/null; then
-    kill "$kpid" 2>/dev/null || true
-    wait "$kpid" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- kscope stderr:" >&2
-  cat "$tmp/err" >&2 || true
-  exit 1
-}
 
 # Waits until an exec of /bin/true with this marker argument shows up in kscope's output.
 await_marker() {

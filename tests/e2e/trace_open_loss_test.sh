@@ -8,27 +8,10 @@ set -euo pipefail
 
 kscope=${1:?usage: $0 /path/to/kscope /path/to/testprogs}
 progs=${2:?usage: $0 /path/to/kscope /path/to/testprogs}
-if [[ $(id -u) -ne 0 ]]; then
-  echo "SKIP: kscope trace open loads BPF probes and needs root" >&2
-  exit 77
-fi
+source "$(dirname "$0")/lib.sh"
+require_root "kscope trace open loads BPF probes and needs root"
 
 opens=50000
-tmp=$(mktemp -d)
-kpid=
-cleanup() {
-  if [[ -n $kpid ]] && kill -0 "$kpid" 2>/dev/null; then
-    kill "$kpid" 2>/dev/null || true
-    wait "$kpid" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  cat "$tmp/err" >&2 || true
-  exit 1
-}
 
 file=$tmp/storm.txt
 : >"$file"

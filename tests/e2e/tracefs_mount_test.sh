@@ -6,12 +6,8 @@
 set -euo pipefail
 
 kscope=${1:?usage: $0 /path/to/kscope}
-if [[ $(id -u) -ne 0 ]]; then
-  echo "SKIP: needs root to make a mount namespace and load BPF probes" >&2
-  exit 77
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh"
+require_root "needs root to make a mount namespace and load BPF probes"
 
 marker="kscope-tracefs-$$"
 # A program name of its own, so that --comm catches this exec and no other.

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "captured_output.h"
 #include "render/fields.h"
 #include "render/header_fields.h"
 #include "sources/exec_event.h"
@@ -21,32 +22,8 @@
 namespace kscope {
 namespace {
 
-// 2099-01-02T03:04:05.123456789Z as wall-clock nanoseconds: far enough ahead that its boot
-// time is positive on any machine running this test.
-constexpr int64_t kWallNs = 4071006245'123456789;
-
-// The CLOCK_BOOTTIME stamp the renderers turn into kWallNs.
-uint64_t boot_ns() { return static_cast<uint64_t>(kWallNs - boot_to_wall_ns(0)); }
-
-// An Output on a memfd, read back whole.
-class Captured {
- public:
-  Captured() : fd_(memfd_create("kscope-render-test", 0)), out_(fd_) {}
-  ~Captured() { ::close(fd_); }
-  Output& out() { return out_; }
-  std::string text() {
-    out_.flush();
-    std::string s;
-    char buf[4096];
-    ssize_t n;
-    for (off_t at = 0; (n = ::pread(fd_, buf, sizeof(buf), at)) > 0; at += n) s.append(buf, n);
-    return s;
-  }
-
- private:
-  int fd_;
-  Output out_;
-};
+using test::boot_ns;
+using test::Captured;
 
 class RenderTest : public ::testing::Test {
  protected:

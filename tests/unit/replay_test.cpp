@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "captured_output.h"
 #include "filter/task_filter.h"
 #include "pipeline/replay_source.h"
 #include "pipeline/trace_run.h"
@@ -35,29 +36,9 @@ Result<size_t> replay_file(const std::string& path, RecordSink& sink) {
 using namespace std::string_view_literals;
 using Bytes = std::vector<std::byte>;
 
-// 2099-01-02T03:04:05.123456789Z, see render_test.cpp.
-constexpr int64_t kWallNs = 4071006245'123456789;
-uint64_t boot_ns() { return static_cast<uint64_t>(kWallNs - boot_to_wall_ns(0)); }
-constexpr std::string_view kTime = "2099-01-02T03:04:05.123456789Z";
-
-class Captured {
- public:
-  Captured() : fd_(memfd_create("kscope-replay-test", 0)), out_(fd_) {}
-  ~Captured() { ::close(fd_); }
-  Output& out() { return out_; }
-  std::string text() {
-    out_.flush();
-    std::string s;
-    char buf[4096];
-    ssize_t n;
-    for (off_t at = 0; (n = ::pread(fd_, buf, sizeof(buf), at)) > 0; at += n) s.append(buf, n);
-    return s;
-  }
-
- private:
-  int fd_;
-  Output out_;
-};
+using test::boot_ns;
+using test::Captured;
+constexpr std::string_view kTime = "2099-01-02T03:04:05.123456789Z";  // test::kWallNs
 
 template <class T>
 void append_struct(Bytes& b, const T& v, size_t n) {
