@@ -12,6 +12,11 @@
 
 namespace kscope {
 
+struct FileCloser {
+  void operator()(FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<FILE, FileCloser>;
+
 // An open replay file; records() feeds each record to the sink and returns how many.
 class ReplayFile {
  public:
@@ -19,11 +24,8 @@ class ReplayFile {
   Result<size_t> records(RecordSink& sink);
 
  private:
-  struct Close {
-    void operator()(FILE* f) const { std::fclose(f); }
-  };
   ReplayFile(FILE* f, std::string path) : file_(f), path_(std::move(path)) {}
-  std::unique_ptr<FILE, Close> file_;
+  File file_;
   std::string path_;
 };
 
@@ -36,11 +38,8 @@ class RecordWriter {
   Result<void> close();
 
  private:
-  struct Close {
-    void operator()(FILE* f) const { std::fclose(f); }
-  };
   RecordWriter(FILE* f, std::string path) : file_(f), path_(std::move(path)) {}
-  std::unique_ptr<FILE, Close> file_;
+  File file_;
   std::string path_;
   int error_ = 0;
 };

@@ -128,6 +128,18 @@ using namespace std::string_view_literals;
 
 // ---- decode_exec ----
 
+// Every field of the common header, as the record builders above fill it.
+void expect_header(const ks_event_header& h, uint32_t type, size_t size, std::string_view comm) {
+  EXPECT_EQ(h.ts_ns, 123'456'789'012u);
+  EXPECT_EQ(h.cgroup_id, 0x1122334455667788u);
+  EXPECT_EQ(h.type, type);
+  EXPECT_EQ(h.size, size);
+  EXPECT_EQ(h.pid, 4243u);
+  EXPECT_EQ(h.tgid, 4242u);
+  EXPECT_EQ(h.uid, 1000u);
+  EXPECT_EQ(comm_of(h), comm);
+}
+
 TEST(DecodeExec, EveryField) {
   const auto argv = "exec_target\0kscope-bar-1\0with space\0\0q\"uote\0it's\0--flag=7\0"sv;
   auto rec = exec_record(Header{}, {.ppid = 4000, .ns_tgid = 7, .ret = 0, .args = argv});
@@ -135,14 +147,7 @@ TEST(DecodeExec, EveryField) {
 
   auto e = decode_exec(rec, ArgLimits{});
   ASSERT_TRUE(e.has_value()) << e.error().message;
-  EXPECT_EQ(e->hdr.ts_ns, 123'456'789'012u);
-  EXPECT_EQ(e->hdr.cgroup_id, 0x1122334455667788u);
-  EXPECT_EQ(e->hdr.type, uint32_t{KS_EVENT_EXEC});
-  EXPECT_EQ(e->hdr.size, rec.size());
-  EXPECT_EQ(e->hdr.pid, 4243u);
-  EXPECT_EQ(e->hdr.tgid, 4242u);
-  EXPECT_EQ(e->hdr.uid, 1000u);
-  EXPECT_EQ(comm_of(e->hdr), "exec_target");
+  expect_header(e->hdr, KS_EVENT_EXEC, rec.size(), "exec_target");
   EXPECT_EQ(e->ppid, 4000u);
   EXPECT_EQ(e->ns_pid, 7u);
   EXPECT_EQ(e->ret, 0);
@@ -346,14 +351,7 @@ TEST(DecodeOpen, EveryField) {
   ASSERT_EQ(rec.size(), 80u + 18);
   auto e = decode_open(rec);
   ASSERT_TRUE(e.has_value()) << e.error().message;
-  EXPECT_EQ(e->hdr.ts_ns, 123'456'789'012u);
-  EXPECT_EQ(e->hdr.cgroup_id, 0x1122334455667788u);
-  EXPECT_EQ(e->hdr.type, uint32_t{KS_EVENT_OPEN});
-  EXPECT_EQ(e->hdr.size, rec.size());
-  EXPECT_EQ(e->hdr.pid, 4243u);
-  EXPECT_EQ(e->hdr.tgid, 4242u);
-  EXPECT_EQ(e->hdr.uid, 1000u);
-  EXPECT_EQ(comm_of(e->hdr), "open_known");
+  expect_header(e->hdr, KS_EVENT_OPEN, rec.size(), "open_known");
   EXPECT_EQ(e->flags, uint64_t{O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC});
   EXPECT_EQ(e->ret, 3);
   EXPECT_EQ(e->dfd, -100);
