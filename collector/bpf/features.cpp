@@ -161,26 +161,11 @@ FeatureResult probe_kprobe() {
 }
 
 FeatureResult probe_fentry() {
-  constexpr const char* kNeeds =
-      "fentry/fexit needs a BPF trampoline (CONFIG_FUNCTION_TRACER + "
-      "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS)";
-  log::LibbpfCapture capture;
-  auto skel = load_only("probe_fentry");
-  if (!skel)
-    return missing(with_libbpf(load_error("the kernel refused to load fentry/do_sys_openat2",
-                                          skel.error()),
-                               capture) +
-                   "; " + kNeeds);
-  bpf_link* link = bpf_program__attach(program(*skel, "probe_fentry"));
-  if (!link) {
-    int err = errno;
-    return missing(with_libbpf(fmt::format("the kernel refused to attach fentry/do_sys_openat2: {}",
-                                           errno_words(err)),
-                               capture) +
-                   "; " + kNeeds);
-  }
-  bpf_link__destroy(link);
-  return works("loaded and attached fentry do_sys_openat2");
+  auto r = load_and_attach("probe_fentry", "fentry do_sys_openat2");
+  if (!r.works)
+    r.reason += "; fentry/fexit needs a BPF trampoline (CONFIG_FUNCTION_TRACER + "
+                "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS)";
+  return r;
 }
 
 // In a child, in a network namespace of its own, attaches the TC program to that
