@@ -167,7 +167,7 @@ void add_exec(CLI::App& trace, Command& run) {
       return run_tool<ExecEvent>(
           spec, *flags, exec_fields(),
           [l = *limits](std::span<const std::byte> r) { return decode_exec(r, l); },
-          [failed = flags->failed](const ExecEvent& e) { return failed || e.ret == 0; },
+          [failed = flags->failed](const ExecEvent& e) { return exec_wanted(e, failed); },
           [limits](const ProbeConfig& c) { return open_exec_probe(c, *limits); });
     };
   });
@@ -190,7 +190,7 @@ void add_open(CLI::App& trace, Command& run) {
       return run_tool<OpenEvent>(
           spec, *flags, open_fields(), decode_open,
           [failed = flags->failed, p = *prefix](const OpenEvent& e) {
-            return (!failed || e.ret < 0) && e.path.starts_with(p);
+            return open_wanted(e, failed, p);
           },
           [prefix](const ProbeConfig& c) { return open_open_probe(c, *prefix); });
     };

@@ -32,6 +32,10 @@ struct ExecEvent {
 // Splits the NUL-separated argv and applies the limits, marking whatever they cut.
 Result<ExecEvent> decode_exec(std::span<const std::byte> record, const ArgLimits& limits);
 
+// The probe's own filter, for a replay (which bypasses the probe): successful execs, and with
+// --failed the failed ones too.
+inline bool exec_wanted(const ExecEvent& e, bool failed) { return failed || e.ret == 0; }
+
 std::span<const Field<ExecEvent>> exec_fields();
 
 }  // namespace kscope

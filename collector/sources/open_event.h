@@ -30,6 +30,12 @@ std::string open_flags_string(uint64_t flags);
 // "ENOENT" for 2; the number as text when unknown.
 std::string errno_name(int err);
 
+// The probe's own filters, for a replay (which bypasses the probe): --failed (failed opens
+// only) and --path PREFIX.
+inline bool open_wanted(const OpenEvent& e, bool failed, std::string_view prefix) {
+  return (!failed || e.ret < 0) && e.path.starts_with(prefix);
+}
+
 std::span<const Field<OpenEvent>> open_fields();
 
 }  // namespace kscope

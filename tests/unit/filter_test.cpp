@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include "filter/task_filter.h"
+#include "sources/exec_event.h"
+#include "sources/open_event.h"
 
 namespace kscope {
 namespace {
@@ -226,6 +228,33 @@ TEST(TaskFilterMatches, AllFieldsMustMatch) {
   h = header();
   h.comm[0] = 'X';
   EXPECT_FALSE(f.matches(h));
+}
+
+}  // namespace
+}  // namespace kscope
+
+namespace kscope {
+namespace {
+
+// What a replay keeps without the probe: the tools' own --failed (and --path) semantics.
+TEST(ReplayFilters, ExecFailedAddsFailuresOpenFailedKeepsOnlyThem) {
+  ExecEvent ok{}, bad{};
+  bad.ret = -2;
+  EXPECT_TRUE(exec_wanted(ok, false));
+  EXPECT_FALSE(exec_wanted(bad, false));
+  EXPECT_TRUE(exec_wanted(ok, true));
+  EXPECT_TRUE(exec_wanted(bad, true));
+
+  OpenEvent opened{}, missing{};
+  opened.ret = 3;
+  opened.path = "/etc/hosts";
+  missing.ret = -2;
+  missing.path = "/etc/none";
+  EXPECT_TRUE(open_wanted(opened, false, ""));
+  EXPECT_FALSE(open_wanted(opened, true, ""));
+  EXPECT_TRUE(open_wanted(missing, true, "/etc/"));
+  EXPECT_FALSE(open_wanted(missing, true, "/usr/"));
+  EXPECT_FALSE(open_wanted(opened, false, "/etc/hostsx"));
 }
 
 }  // namespace

@@ -218,7 +218,7 @@ TEST_F(ReplayTest, KeepFilterAsTheCliBuildsIt) {
   bool failed = false;
   TraceSink<ExecEvent> sink(options, c.out(), "exec", exec_fields(), exec_decoder(),
                             [filter, failed](const ExecEvent& e) {
-                              return filter.matches(e.hdr) && (failed || e.ret == 0);
+                              return filter.matches(e.hdr) && exec_wanted(e, failed);
                             });
   auto stats = run_replay(path, sink);
   ASSERT_TRUE(stats.has_value()) << stats.error().message;
