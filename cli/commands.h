@@ -6,7 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "bpf/result.h"
+#include "base/result.h"
 
 namespace kscope::cli {
 

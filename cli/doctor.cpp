@@ -1,167 +1,30 @@
-// `kscope doctor`: what this kernel and this process allow, found by really loading and
-// attaching a tiny program per hook type, and which hook every tool will use here and why.
-#include <linux/capability.h>
-#include <sys/utsname.h>
+// `kscope doctor`: prints the report collector/doctor builds, as a table or as JSON.
 #include <unistd.h>
 
-#include <array>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
-#include "bpf/capabilities.h"
-#include "bpf/features.h"
-#include "bpf/tracefs.h"
 #include "commands.h"
-#include "render/json.h"
+#include "doctor/doctor.h"
+#include "render/json_writer.h"
 #include "render/output.h"
-#include "tools.h"
 
 namespace kscope::cli {
 namespace {
 
-constexpr const char* kBtfPath = "/sys/kernel/btf/vmlinux";
-
-constexpr std::array<const char*, 41> kCapNames = {
-    "CAP_CHOWN",          "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-    "CAP_FSETID",         "CAP_KILL",           "CAP_SETGID",          "CAP_SETUID",
-    "CAP_SETPCAP",        "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",      "CAP_NET_RAW",        "CAP_IPC_LOCK",        "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",     "CAP_SYS_RAWIO",      "CAP_SYS_CHROOT",      "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",      "CAP_SYS_ADMIN",      "CAP_SYS_BOOT",        "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",   "CAP_SYS_TIME",       "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
-    "CAP_LEASE",          "CAP_AUDIT_WRITE",    "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",   "CAP_MAC_ADMIN",      "CAP_SYSLOG",          "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",  "CAP_AUDIT_READ",     "CAP_PERFMON",         "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-};
-
-// The capabilities kscope's work touches, and what each is for.
-struct NeededCap {
-  int cap;
-  const char* why;
-};
-constexpr std::array<NeededCap, 6> kNeededCaps = {{
-    {CAP_BPF, "load BPF programs, create maps"},
-    {CAP_PERFMON, "attach tracing and perf_event programs"},
-    {CAP_SYS_ADMIN, "all of the above on kernels before 5.8; mount tracefs"},
-    {CAP_NET_ADMIN, "attach tc and xdp programs"},
-    {CAP_SYS_RESOURCE, "raise the memlock limit on kernels without memcg accounting"},
-    {CAP_SYS_PTRACE, "read other processes' /proc entries for enrichment"},
-}};
-
-std::string cap_name(int cap) {
-  return cap >= 0 && cap < static_cast<int>(kCapNames.size()) ? kCapNames[cap]
-                                                              : fmt::format("cap_{}", cap);
-}
-
-int kernel_last_cap() {
-  std::ifstream f("/proc/sys/kernel/cap_last_cap");
-  int last = static_cast<int>(kCapNames.size()) - 1;
-  f >> last;
-  return last < 0 || last > 63 ? 63 : last;
-}
-
-// One alternative of a tool, as doctor explains it.
-struct AlternativeRow {
-  const HookAlternative* alt;
-  const FeatureResult* feature;
-  // "chosen"; "skipped" (missing, before the chosen one); "fallback" (after it); "missing"
-  // (none works)
-  std::string status;
-};
-
-struct ToolRow {
-  const ToolSpec* tool;
-  Result<const HookAlternative*> chosen;
-  std::vector<AlternativeRow> alternatives;
-};
-
-struct Report {
-  std::string release, machine;
-  Result<TracefsStatus> tracefs;
-  Result<std::string> bpffs;
-  Capabilities caps;
-  int last_cap = 40;
-  std::vector<std::pair<Hook, const FeatureResult*>> hooks;
-  std::vector<ToolRow> tools;
-  std::optional<Error> fatal;  // why kscope cannot work here at all
-};
-
-const FeatureResult& feature(const Report& r, Hook h) {
-  for (const auto& [hook, result] : r.hooks)
-    if (hook == h) return *result;
-  static const FeatureResult kNone{false, "not probed"};
-  return kNone;
-}
-
-// The first reason kscope cannot work here at all, if any.
-std::optional<Error> fatal_reason(const Report& r) {
-  if (auto p = require_tracing_privileges(r.caps); !p) return p.error();
-  if (const auto& btf = feature(r, Hook::btf); !btf.works)
-    return Error{"kernel BTF is missing: " + btf.reason,
-                 "kscope needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (it provides "
-                 "/sys/kernel/btf/vmlinux)"};
-  if (const auto& rb = feature(r, Hook::ringbuf); !rb.works)
-    return Error{"BPF ring buffers do not work: " + rb.reason,
-                 "kscope needs Linux 5.8 or newer (BPF_MAP_TYPE_RINGBUF)"};
-  const auto& tp = feature(r, Hook::tracepoint);
-  if (!tp.works && !feature(r, Hook::raw_tp).works && !feature(r, Hook::tp_btf).works)
-    return Error{"no tracepoint hook works (tracepoint, raw_tp, tp_btf): " + tp.reason,
-                 r.tracefs ? "kscope needs CONFIG_TRACEPOINTS and CONFIG_BPF_EVENTS"
-                           : r.tracefs.error().hint};
-  return std::nullopt;
-}
-
-Report collect() {
-  Report r;
-  struct utsname u;
-  if (::uname(&u) == 0) {
-    r.release = u.release;
-    r.machine = u.machine;
-  }
-  // Before the probes: the tracepoint probe would mount tracefs itself, and then doctor
-  // could no longer tell who mounted it.
-  r.tracefs = ensure_tracefs();
-  r.bpffs = bpffs_mount();
-  r.caps = current_capabilities();
-  r.last_cap = kernel_last_cap();
-
-  Features& features = Features::system();
-  for (Hook h : kAllHooks) r.hooks.emplace_back(h, &features.probe(h));
-
-  for (const ToolSpec& tool : tool_table()) {
-    ToolRow row{&tool, choose_hook(tool, features), {}};
-    const HookAlternative* chosen = row.chosen ? *row.chosen : nullptr;
-    bool before = true;
-    for (const auto& alt : tool.hooks) {
-      const FeatureResult& f = features.probe(alt.hook);
-      std::string status = &alt == chosen ? "chosen"
-                           : !chosen      ? "missing"
-                           : before       ? "skipped"
-                                          : "fallback";
-      if (&alt == chosen) before = false;
-      row.alternatives.push_back({&alt, &f, std::move(status)});
-    }
-    r.tools.push_back(std::move(row));
-  }
-  r.fatal = fatal_reason(r);
-  return r;
-}
-
-// ---- table ----
+using doctor::Report;
 
 void render_table(const Report& r, fmt::memory_buffer& out) {
   auto line = [&](std::string_view key, std::string_view value) {
     fmt::format_to(std::back_inserter(out), "{:<14}{}\n", key, value);
   };
   line("kernel", fmt::format("{} ({})", r.release, r.machine));
-  const auto& btf = feature(r, Hook::btf);
+  const auto& btf = r.feature(Hook::btf);
   line("btf", fmt::format("{}: {}", btf.works ? "works" : "MISSING", btf.reason));
   if (r.tracefs)
     line("tracefs", fmt::format("{} ({})", r.tracefs->path,
@@ -176,19 +39,19 @@ void render_table(const Report& r, fmt::memory_buffer& out) {
     line("bpffs", fmt::format("{} (hint: {})", r.bpffs.error().message, r.bpffs.error().hint));
 
   std::string caps;
-  for (const auto& n : kNeededCaps)
-    caps += fmt::format("{}{} {}", caps.empty() ? "" : ", ", cap_name(n.cap),
+  for (const auto& n : doctor::needed_caps())
+    caps += fmt::format("{}{} {}", caps.empty() ? "" : ", ", doctor::cap_name(n.cap),
                         r.caps.has(n.cap) ? "yes" : "no");
   line("capabilities", caps);
   std::vector<std::string> held, lacking;
-  for (int c = 0; c <= r.last_cap; ++c) (r.caps.has(c) ? held : lacking).push_back(cap_name(c));
+  for (int c = 0; c <= r.last_cap; ++c)
+    (r.caps.has(c) ? held : lacking).push_back(doctor::cap_name(c));
   line("", fmt::format("CapEff {:#018x}: {} of {} held{}", r.caps.effective, held.size(),
                        r.last_cap + 1,
                        lacking.empty() || held.empty() ? ""
-                       : held.size() >= lacking.size() ? fmt::format(", all but {}",
-                                                                     fmt::join(lacking, ", "))
-                                                       : fmt::format(": {}",
-                                                                     fmt::join(held, ", "))));
+                       : held.size() >= lacking.size()
+                           ? fmt::format(", all but {}", fmt::join(lacking, ", "))
+                           : fmt::format(": {}", fmt::join(held, ", "))));
 
   fmt::format_to(std::back_inserter(out), "\n{:<12}{:<9}{}\n", "HOOK", "STATUS", "DETAIL");
   for (const auto& [hook, result] : r.hooks)
@@ -197,161 +60,111 @@ void render_table(const Report& r, fmt::memory_buffer& out) {
 
   fmt::format_to(std::back_inserter(out), "\n{:<8}{:<12}{}\n", "TOOL", "HOOK", "ATTACH POINTS");
   for (const auto& t : r.tools) {
-    if (!t.chosen) {
-      fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", t.tool->name, "none",
-                     t.chosen.error().message);
+    const auto* chosen = t.chosen();
+    if (!chosen) {
+      fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", t.tool->info().name, "none",
+                     t.why_none());
       continue;
     }
-    fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", t.tool->name, (*t.chosen)->name,
-                   (*t.chosen)->attach_points);
+    fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", t.tool->info().name,
+                   chosen->alt->name, chosen->alt->attach_points);
     for (const auto& a : t.alternatives) {
       if (a.status == "skipped")
-        fmt::format_to(std::back_inserter(out), "{:<8}  skipped {}: {} {}: {}\n", "",
-                       a.alt->name, hook_name(a.alt->hook), "missing", a.feature->reason);
+        fmt::format_to(std::back_inserter(out), "{:<8}  skipped {}: missing: {}\n", "",
+                       a.alt->name, a.feature.reason);
       else if (a.status == "fallback")
         fmt::format_to(std::back_inserter(out), "{:<8}  fallback {} ({}): {}\n", "", a.alt->name,
-                       a.feature->works ? "works" : "missing", a.alt->attach_points);
+                       a.feature.works ? "works" : "missing", a.alt->attach_points);
     }
   }
 }
 
-// ---- json ----
-
-// A small writer for one pretty-printed JSON object: it places the commas and indentation.
-class Json {
- public:
-  explicit Json(fmt::memory_buffer& out) : out_(out) {}
-
-  Json& open(std::string_view key, char bracket) {
-    item(key);
-    out_.push_back(bracket);
-    first_.push_back(true);
-    return *this;
+void error_member(JsonWriter& j, std::string_view key, const std::optional<Error>& e) {
+  j.key(key);
+  if (!e) {
+    j.null();
+    return;
   }
-  Json& close(char bracket) {
-    bool empty = first_.back();
-    first_.pop_back();
-    if (!empty) newline();
-    out_.push_back(bracket);
-    return *this;
-  }
-  Json& str(std::string_view key, std::string_view v) {
-    item(key);
-    append_json_string(out_, v);
-    return *this;
-  }
-  Json& boolean(std::string_view key, bool v) {
-    item(key);
-    fmt::format_to(std::back_inserter(out_), "{}", v);
-    return *this;
-  }
-  Json& null(std::string_view key) {
-    item(key);
-    fmt::format_to(std::back_inserter(out_), "null");
-    return *this;
-  }
-  Json& error(std::string_view key, const std::optional<Error>& e) {
-    if (!e) return null(key);
-    return open(key, '{').str("message", e->message).str("hint", e->hint).close('}');
-  }
-
- private:
-  // Starts a member (key non-empty) or an array element (key empty).
-  void item(std::string_view key) {
-    if (!first_.empty()) {
-      if (!first_.back()) out_.push_back(',');
-      first_.back() = false;
-      newline();
-    }
-    if (!key.empty()) {
-      append_json_string(out_, key);
-      fmt::format_to(std::back_inserter(out_), ": ");
-    }
-  }
-  void newline() {
-    out_.push_back('\n');
-    for (size_t i = 0; i < first_.size(); ++i) fmt::format_to(std::back_inserter(out_), "  ");
-  }
-
-  fmt::memory_buffer& out_;
-  std::vector<bool> first_;
-};
+  j.begin_object().member("message", e->message).member("hint", e->hint).end_object();
+}
 
 void render_json(const Report& r, fmt::memory_buffer& out) {
-  Json j(out);
-  j.open("", '{');
-  j.boolean("ok", !r.fatal).error("error", r.fatal);
-  j.open("kernel", '{').str("release", r.release).str("machine", r.machine).close('}');
+  JsonWriter j(out, 2);
+  j.begin_object().member("ok", !r.fatal);
+  error_member(j, "error", r.fatal);
+  j.key("kernel").begin_object().member("release", r.release).member("machine", r.machine);
+  j.end_object();
 
-  const auto& btf = feature(r, Hook::btf);
-  j.open("btf", '{').str("path", kBtfPath).boolean("works", btf.works).str("detail", btf.reason);
-  j.close('}');
+  const auto& btf = r.feature(Hook::btf);
+  j.key("btf").begin_object().member("path", doctor::kBtfPath).member("works", btf.works);
+  j.member("detail", btf.reason).end_object();
 
-  j.open("tracefs", '{');
-  if (r.tracefs)
-    j.boolean("ok", true).str("path", r.tracefs->path).boolean("mounted_by_us",
-                                                                r.tracefs->mounted_by_us);
-  else
-    j.boolean("ok", false).null("path").boolean("mounted_by_us", false)
-        .error("error", r.tracefs.error());
-  j.close('}');
+  j.key("tracefs").begin_object().member("ok", r.tracefs.has_value());
+  j.key("path");
+  r.tracefs ? j.value(r.tracefs->path) : j.null();
+  j.member("mounted_by_us", r.tracefs && r.tracefs->mounted_by_us);
+  if (!r.tracefs) error_member(j, "error", r.tracefs.error());
+  j.end_object();
 
-  j.open("bpffs", '{');
-  if (r.bpffs)
-    j.boolean("ok", true).str("path", *r.bpffs);
-  else
-    j.boolean("ok", false).null("path").error("error", r.bpffs.error());
-  j.close('}');
+  j.key("bpffs").begin_object().member("ok", r.bpffs.has_value()).key("path");
+  r.bpffs ? j.value(*r.bpffs) : j.null();
+  if (!r.bpffs) error_member(j, "error", r.bpffs.error());
+  j.end_object();
 
-  j.open("capabilities", '{').str("effective", fmt::format("{:#018x}", r.caps.effective));
-  j.boolean("tracing_allowed", require_tracing_privileges(r.caps).has_value());
-  j.open("needed", '{');
-  for (const auto& n : kNeededCaps)
-    j.open(cap_name(n.cap), '{').boolean("held", r.caps.has(n.cap)).str("for", n.why).close('}');
-  j.close('}');
-  j.open("held", '[');
+  j.key("capabilities").begin_object();
+  j.member("effective", fmt::format("{:#018x}", r.caps.effective));
+  j.member("tracing_allowed", require_tracing_privileges(r.caps).has_value());
+  j.key("needed").begin_object();
+  for (const auto& n : doctor::needed_caps())
+    j.key(doctor::cap_name(n.cap)).begin_object().member("held", r.caps.has(n.cap))
+        .member("for", n.why).end_object();
+  j.end_object();
+  j.key("held").begin_array();
   for (int c = 0; c < 64; ++c)
-    if (r.caps.has(c)) j.str("", cap_name(c));
-  j.close(']');
-  j.open("missing", '[');
+    if (r.caps.has(c)) j.value(doctor::cap_name(c));
+  j.end_array();
+  j.key("missing").begin_array();
   for (int c = 0; c <= r.last_cap; ++c)
-    if (!r.caps.has(c)) j.str("", cap_name(c));
-  j.close(']');
-  j.close('}');
+    if (!r.caps.has(c)) j.value(doctor::cap_name(c));
+  j.end_array();
+  j.end_object();
 
-  j.open("hooks", '{');
+  j.key("hooks").begin_object();
   for (const auto& [hook, result] : r.hooks)
-    j.open(hook_name(hook), '{').boolean("works", result->works).str("reason", result->reason)
-        .close('}');
-  j.close('}');
+    j.key(hook_name(hook)).begin_object().member("works", result->works)
+        .member("reason", result->reason).end_object();
+  j.end_object();
 
-  j.open("tools", '{');
+  j.key("tools").begin_object();
   for (const auto& t : r.tools) {
-    j.open(t.tool->name, '{');
-    if (t.chosen)
-      j.str("hook", (*t.chosen)->name).str("attach_points", (*t.chosen)->attach_points)
-          .null("error");
-    else
-      j.null("hook").null("attach_points").error("error", t.chosen.error());
-    j.open("alternatives", '[');
+    const auto* chosen = t.chosen();
+    j.key(t.tool->info().name).begin_object().key("hook");
+    chosen ? j.value(chosen->alt->name) : j.null();
+    j.key("attach_points");
+    chosen ? j.value(chosen->alt->attach_points) : j.null();
+    error_member(j, "error",
+                 chosen ? std::nullopt
+                        : std::optional<Error>(Error{
+                              fmt::format("trace {} cannot attach on this kernel ({})",
+                                          t.tool->info().name, t.why_none()),
+                              "`kscope doctor` shows which hook types this kernel supports"}));
+    j.key("alternatives").begin_array();
     for (const auto& a : t.alternatives)
-      j.open("", '{')
-          .str("name", a.alt->name)
-          .str("hook", hook_name(a.alt->hook))
-          .str("status", a.status)
-          .boolean("works", a.feature->works)
-          .str("reason", a.feature->reason)
-          .close('}');
-    j.close(']');
-    j.close('}');
+      j.begin_object()
+          .member("name", a.alt->name)
+          .member("hook", hook_name(a.alt->hook))
+          .member("status", a.status)
+          .member("works", a.feature.works)
+          .member("reason", a.feature.reason)
+          .end_object();
+    j.end_array().end_object();
   }
-  j.close('}');
-  j.close('}');
-  out.push_back('\n');
+  j.end_object();
+  j.end_object().end_line();
 }
 
 int run_doctor(const std::string& format) {
-  Report r = collect();
+  Report r = doctor::collect();
   {
     Output out(STDOUT_FILENO);
     if (format == "json")

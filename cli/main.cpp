@@ -1,10 +1,11 @@
 // kscope: a thin main over the collector library. Errors become one line, a hint, an exit code.
+#include <csignal>
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "bpf/log.h"
+#include "base/log.h"
 #include "commands.h"
 
 namespace kscope::cli {
@@ -51,6 +52,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // 2: a usage error, as with other command-line tools
   }
+  // A closed stdout (`kscope trace exec | head`) ends a run cleanly, with its summary,
+  // instead of killing the process.
+  std::signal(SIGPIPE, SIG_IGN);
   log::set_verbosity(verbosity);
   log::install_libbpf_logger();
   return run ? run() : 0;

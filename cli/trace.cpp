@@ -1,5 +1,5 @@
-// `kscope trace <tool>`: one-shot tracing. Every tool takes the same task filters, stop
-// conditions and output options; the tool table supplies names, summaries and examples.
+// `kscope trace <tool>`: one-shot tracing. The subcommands, their flags, --help and
+// `trace --list` are built from the tool registry; this file knows no tool by name.
 #include <unistd.h>
 
 #include <chrono>
@@ -9,22 +9,21 @@
 
 #include <fmt/format.h>
 
+#include "base/log.h"
 #include "bpf/capabilities.h"
-#include "bpf/log.h"
 #include "commands.h"
+#include "doctor/doctor.h"
 #include "filter/task_filter.h"
-#include "pipeline/trace_run.h"
-#include "sources/exec_source.h"
-#include "sources/open_source.h"
-#include "tools.h"
+#include "registry/registry.h"
+#include "render/time_format.h"
 
 namespace kscope::cli {
 namespace {
 
+// The flags every tool takes.
 struct CommonFlags {
-  std::optional<uint32_t> pid, uid;
-  std::optional<std::string> comm, cgroup, hook;
-  bool failed = false;
+  TaskFlags task;
+  std::optional<std::string> hook;
   std::optional<double> duration;
   std::optional<uint64_t> count;
   std::string format = "table";
@@ -44,14 +43,12 @@ const CLI::Validator kPositive(
     },
     "POSITIVE");
 
-void add_common(CLI::App& cmd, CommonFlags& f, std::string_view failed_help) {
-  cmd.add_option("-p,--pid", f.pid, "Only this process (host pid)");
-  cmd.add_option("-u,--uid", f.uid, "Only this user id");
-  cmd.add_option("-c,--comm", f.comm, "Only tasks with this command name (up to 15 bytes)");
-  cmd.add_option("--cgroup", f.cgroup, "Only this cgroup v2 (path or id)");
-  cmd.add_flag("-x,--failed", f.failed, std::string(failed_help));
-  cmd.add_option("-d,--duration", f.duration, "Stop after this many seconds")
-      ->check(kPositive);
+void add_common(CLI::App& cmd, CommonFlags& f) {
+  cmd.add_option("-p,--pid", f.task.pid, "Only this process (host pid)");
+  cmd.add_option("-u,--uid", f.task.uid, "Only this user id");
+  cmd.add_option("-c,--comm", f.task.comm, "Only tasks with this command name (up to 15 bytes)");
+  cmd.add_option("--cgroup", f.task.cgroup, "Only this cgroup v2 (path or id)");
+  cmd.add_option("-d,--duration", f.duration, "Stop after this many seconds")->check(kPositive);
   cmd.add_option("-n,--count", f.count, "Stop after this many events")->check(kPositive);
   cmd.add_option("-o,--output", f.format, "Output: table, or json (NDJSON, one object per line)")
       ->check(CLI::IsMember({"table", "json"}));
@@ -62,151 +59,171 @@ void add_common(CLI::App& cmd, CommonFlags& f, std::string_view failed_help) {
   cmd.add_option("--replay", f.replay, "Read records from FILE instead of the kernel");
 }
 
-Result<ProbeConfig> probe_config(const ToolSpec& tool, const CommonFlags& f) {
-  ProbeConfig c;
-  c.filter.tgid = f.pid;
-  c.filter.uid = f.uid;
-  if (f.comm) {
-    auto comm = parse_comm(*f.comm);
-    if (!comm) return std::unexpected(comm.error());
-    c.filter.comm = *comm;
+// The tool's own flags, from its FlagSpecs: each validated here, once.
+void add_tool_flags(CLI::App& cmd, const Tool& tool, ToolArgs& args) {
+  auto specs = tool.flags();
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const FlagSpec& s = specs[i];
+    auto& slot = args.slot_at(i);
+    std::string names(s.names), help(s.help);
+    switch (s.kind) {
+      case FlagKind::boolean: cmd.add_flag(names, slot.on, help); break;
+      case FlagKind::number:
+        cmd.add_option(names, slot.number, fmt::format("{} ({}..{}, default {})", help, s.min, s.max, s.def))
+            ->check(CLI::Range(s.min, s.max));
+        break;
+      case FlagKind::text: cmd.add_option(names, slot.text, help); break;
+    }
   }
-  if (f.cgroup) {
-    auto id = resolve_cgroup(*f.cgroup);
-    if (!id) return std::unexpected(id.error());
-    c.filter.cgroup_id = *id;
+}
+
+std::string tool_footer(const Tool& tool) {
+  std::string columns, keys;
+  for (const auto& f : tool.fields()) {
+    if (!f.column.empty()) columns += fmt::format(" {}", f.column);
+    keys += fmt::format(" {}", f.key);
   }
-  if (f.pid && *f.pid == 0) return fail("--pid 0 matches nothing", "give a process id above 0");
-  c.failed = f.failed;
-  c.hook = f.hook;
-  if (f.hook)
-    if (auto alt = find_hook(tool, *f.hook); !alt) return std::unexpected(alt.error());
-  if (auto v = validate_ring_bytes(f.buffer_size); !v) return std::unexpected(v.error());
-  c.ring_bytes = static_cast<uint32_t>(f.buffer_size);
-  c.wakeup_bytes = c.ring_bytes / 4;
-  return c;
+  std::string s = fmt::format("Columns:{}\nJSON keys: type{}\nHooks, in order of preference:", columns, keys);
+  for (const auto& h : tool.hooks()) s += fmt::format("\n  {:<11} {}", h.name, h.attach_points);
+  s += "\nExamples:";
+  for (auto e : tool.info().examples) s += fmt::format("\n  {}", e);
+  return s;
 }
 
 TraceOptions trace_options(const CommonFlags& f) {
   TraceOptions o;
   o.format = f.format == "json" ? Format::json : Format::table;
   o.count = f.count;
-  if (f.duration)
-    o.duration = std::chrono::milliseconds(static_cast<int64_t>(*f.duration * 1000));
+  if (f.duration) o.duration = std::chrono::milliseconds(static_cast<int64_t>(*f.duration * 1000));
   return o;
 }
 
 void print_summary(std::string_view tool, const TraceStats& s) {
-  fmt::print(stderr, "kscope: trace {}: {} events shown, {} lost{}{}\n", tool, s.shown, s.lost,
+  fmt::print(stderr, "kscope: trace {}: {} events shown, {} lost{}{}{}{}\n", tool, s.shown, s.lost,
+             s.partial ? fmt::format(", {} partly read", s.partial) : "",
              s.malformed ? fmt::format(", {} malformed", s.malformed) : "",
-             s.signal ? fmt::format(" (stopped by signal {})", s.signal) : "");
+             s.signal ? fmt::format(" (stopped by signal {})", s.signal) : "",
+             s.output_closed ? " (output closed)" : "");
 }
 
-// The run shared by every tool: the live probe (or a replay), the sink, the summary.
-int run_trace(std::string_view tool, const CommonFlags& f, const TraceOptions& options,
-              TraceSinkBase& sink, const std::function<Result<std::unique_ptr<LiveProbe>>()>& open) {
+int run_tool(const Tool& tool, const CommonFlags& f, const ToolArgs& args) {
+  std::string_view name = tool.info().name;
+  Filter filter;
+  if (auto r = add_task_clauses(f.task, filter); !r) return report(r.error());
+  if (auto r = tool.add_clauses(args, filter); !r) return report(r.error());
+  if (f.hook)
+    if (auto alt = find_hook(name, tool.hooks(), *f.hook); !alt) return report(alt.error());
+  if (auto v = validate_ring_bytes(f.buffer_size); !v) return report(v.error());
+
+  std::optional<ReplayFile> replay;
+  if (!f.replay.empty()) {
+    auto file = ReplayFile::open(f.replay);
+    if (!file) return report(file.error());
+    if (file->header().tool != name)
+      return report(Error{fmt::format("{} was recorded by trace {}, not trace {}", f.replay,
+                                      file->header().tool, name),
+                          fmt::format("replay it with: kscope trace {} --replay {}",
+                                      file->header().tool, f.replay)});
+    use_boot_wall_offset(file->header().boot_wall_offset_ns);
+    replay.emplace(std::move(*file));
+  }
   std::optional<RecordWriter> recorder;
   if (!f.record.empty()) {
-    auto w = RecordWriter::create(f.record);
+    auto w = RecordWriter::create(f.record, name,
+                                  replay ? replay->header().boot_wall_offset_ns
+                                         : this_boot_wall_offset_ns());
     if (!w) return report(w.error());
     recorder.emplace(std::move(*w));
-    sink.set_recorder(&*recorder);
   }
-  Result<TraceStats> stats;
-  if (!f.replay.empty()) {
-    stats = run_replay(f.replay, sink);
-  } else {
+
+  std::unique_ptr<LiveProbe> probe;
+  if (!replay) {
     if (auto p = require_tracing_privileges(); !p) return report(p.error());
-    auto probe = open();
-    if (!probe) return report(probe.error());
-    log::info("trace {}: attached via {} ({})", tool, (*probe)->hook().name,
-              (*probe)->hook().attach_points);
-    stats = run_live(**probe, sink, options);
+    ProbeSetup setup{.tool = name, .filter = &filter, .hook = f.hook,
+                     .ring_bytes = static_cast<uint32_t>(f.buffer_size),
+                     .wakeup_bytes = static_cast<uint32_t>(f.buffer_size / 4)};
+    auto opened = tool.open(setup, args);
+    if (!opened) return report(opened.error());
+    probe = std::move(*opened);
+    log::info("trace {}: attached via {} ({})", name, probe->hook().name, probe->hook().attach_points);
   }
+
+  Output out(STDOUT_FILENO);
+  const TraceOptions options = trace_options(f);
+  auto sink = tool.sink(options, out, args, filter, /*live=*/probe != nullptr);
+  if (!sink) return report(sink.error());
+  if (recorder) (*sink)->set_recorder(&*recorder);
+  auto stats = probe ? run_live(*probe, **sink, options) : run_replay(*replay, **sink);
   if (!stats) return report(stats.error());
   if (recorder)
     if (auto closed = recorder->close(); !closed) return report(closed.error());
-  print_summary(tool, *stats);
+  print_summary(name, *stats);
   return 0;
 }
 
-// One trace tool's run: the shared flags, its decoder, its live probe, and `extra`: the
-// tool's own filters (--failed, ...) in user space, for a replay, which bypasses the probe.
-template <class Event>
-int run_tool(const ToolSpec& spec, const CommonFlags& flags, std::span<const Field<Event>> fields,
-             typename TraceSink<Event>::Decode decode, std::function<bool(const Event&)> extra,
-             const std::function<Result<std::unique_ptr<LiveProbe>>(const ProbeConfig&)>& open) {
-  auto config = probe_config(spec, flags);
-  if (!config) return report(config.error());
-  Output out(STDOUT_FILENO);
-  const TraceOptions options = trace_options(flags);
-  typename TraceSink<Event>::Keep keep;
-  if (!flags.replay.empty())
-    keep = [filter = config->filter, extra](const Event& e) {
-      return filter.matches(e.hdr) && extra(e);
-    };
-  TraceSink<Event> sink(options, out, spec.name, fields, std::move(decode), std::move(keep));
-  return run_trace(spec.name, flags, options, sink, [&] { return open(*config); });
-}
-
-void add_exec(CLI::App& trace, Command& run) {
-  const ToolSpec& spec = *find_tool("exec");
-  auto* cmd = trace.add_subcommand(std::string(spec.name), std::string(spec.summary));
+void add_tool(CLI::App& trace, const Tool& tool, Command& run) {
+  auto* cmd = trace.add_subcommand(std::string(tool.info().name), std::string(tool.info().summary));
   auto flags = std::make_shared<CommonFlags>();
-  auto limits = std::make_shared<ArgLimits>();
-  add_common(*cmd, *flags, "Also show failed execs (by default only successful ones)");
-  cmd->add_option("--max-args", limits->max_args, "Show at most this many arguments (default 128)");
-  cmd->add_option("--max-arg-len", limits->max_arg_len,
-                  "Cut each argument to this many bytes (default 1024)");
-  cmd->footer(fmt::format(
-      "Columns: TIME PCOMM PID PPID UID RET ARGS. A cut argv ends in '...' (JSON: args_truncated).\n"
-      "Examples:\n  kscope trace exec\n  {}\n  kscope trace exec -o json --count 10", spec.example));
-  cmd->callback([&run, &spec, flags, limits] {
-    run = [&spec, flags, limits]() -> int {
-      if (auto v = validate(*limits); !v) return report(v.error());
-      return run_tool<ExecEvent>(
-          spec, *flags, exec_fields(),
-          [l = *limits](std::span<const std::byte> r) { return decode_exec(r, l); },
-          [failed = flags->failed](const ExecEvent& e) { return exec_wanted(e, failed); },
-          [limits](const ProbeConfig& c) { return open_exec_probe(c, *limits); });
-    };
+  auto args = std::make_shared<ToolArgs>(tool.flags());
+  add_common(*cmd, *flags);
+  add_tool_flags(*cmd, tool, *args);
+  cmd->footer(tool_footer(tool));
+  cmd->callback([&run, &tool, flags, args] {
+    run = [&tool, flags, args] { return run_tool(tool, *flags, *args); };
   });
 }
 
-void add_open(CLI::App& trace, Command& run) {
-  const ToolSpec& spec = *find_tool("open");
-  auto* cmd = trace.add_subcommand(std::string(spec.name), std::string(spec.summary));
-  auto flags = std::make_shared<CommonFlags>();
-  auto prefix = std::make_shared<std::string>();
-  add_common(*cmd, *flags, "Only failed opens");
-  cmd->add_option("--path", *prefix, "Only paths that start with PREFIX (as passed to open)");
-  cmd->footer(fmt::format(
-      "Columns: TIME PID COMM UID FD ERR FLAGS MODE PATH. FD is -1 when the open failed.\n"
-      "Examples:\n  kscope trace open\n  {}\n  kscope trace open --comm nginx -o json",
-      spec.example));
-  cmd->callback([&run, &spec, flags, prefix] {
-    run = [&spec, flags, prefix]() -> int {
-      if (auto v = validate_path_prefix(*prefix); !v) return report(v.error());
-      return run_tool<OpenEvent>(
-          spec, *flags, open_fields(), decode_open,
-          [failed = flags->failed, p = *prefix](const OpenEvent& e) {
-            return open_wanted(e, failed, p);
-          },
-          [prefix](const ProbeConfig& c) { return open_open_probe(c, *prefix); });
-    };
-  });
+// `kscope trace --list`: every tool, the hook it will use on this kernel, and why.
+int list_tools() {
+  fmt::memory_buffer out;
+  fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", "TOOL", "HOOK", "WHY");
+  bool privileged = require_tracing_privileges().has_value();
+  for (const auto& row : doctor::tool_rows(Features::system())) {
+    std::string_view name = row.tool->info().name;
+    if (!privileged) {
+      fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", name, "?",
+                     "not probed: needs CAP_BPF and CAP_PERFMON (run as root)");
+      continue;
+    }
+    const auto* chosen = row.chosen();
+    if (!chosen) {
+      fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", name, "none", row.why_none());
+      continue;
+    }
+    std::string why;
+    for (const auto& a : row.alternatives) {
+      if (&a == chosen) break;
+      why += fmt::format("{} missing ({}); ", a.alt->name, a.feature.reason);
+    }
+    why += fmt::format("{}: {}", chosen->alt->attach_points, chosen->feature.reason);
+    fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", name, chosen->alt->name, why);
+    fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", "", "", row.tool->info().summary);
+  }
+  fmt::print("{}", fmt::to_string(out));
+  return 0;
 }
 
 }  // namespace
 
 void add_trace(CLI::App& app, Command& run) {
   auto* trace = app.add_subcommand("trace", "One-shot tracing: print events, then exit");
-  trace->require_subcommand(1);
-  std::string examples = "Examples:";
-  for (const auto& tool : tool_table()) examples += fmt::format("\n  {}", tool.example);
+  auto list = std::make_shared<bool>(false);
+  trace->add_flag("-l,--list", *list, "List every tool and the hook it will use on this kernel");
+  std::string examples = "Examples:\n  kscope trace --list";
+  for (const Tool* tool : all_tools()) {
+    examples += fmt::format("\n  {}", tool->info().examples.front());
+    add_tool(*trace, *tool, run);
+  }
   trace->footer(examples);
-  add_exec(*trace, run);
-  add_open(*trace, run);
+  trace->require_subcommand(0, 1);
+  trace->callback([trace, list, &run] {
+    if (*list) {
+      run = list_tools;
+      return;
+    }
+    if (trace->get_subcommands().empty())
+      throw CLI::RequiredError("a tool: kscope trace <tool>, or kscope trace --list");
+  });
 }
 
 }  // namespace kscope::cli

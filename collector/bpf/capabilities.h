@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "bpf/result.h"
+#include "base/result.h"
 
 namespace kscope {
 

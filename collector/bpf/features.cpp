@@ -20,11 +20,10 @@
 #include <fmt/format.h>
 
 #include "bpf/capabilities.h"
-#include "bpf/log.h"
+#include "base/log.h"
 #include "bpf/skeleton.h"
-#include "bpf/tracefs.h"
+#include "bpf/mounts.h"
 #include "feature_probes.skel.h"
-#include "filter/task_filter.h"
 
 KSCOPE_SKELETON(feature_probes_bpf);
 
@@ -335,6 +334,35 @@ const FeatureResult& Features::probe(Hook h) {
                slot->reason);
   }
   return *slot;
+}
+
+namespace {
+
+bpf_prog_type helper_prog_type(Hook h) {
+  return h == Hook::kprobe ? BPF_PROG_TYPE_KPROBE : BPF_PROG_TYPE_TRACEPOINT;
+}
+
+}  // namespace
+
+const FeatureResult& Features::helper(Hook h, int id, std::string_view name) {
+  std::lock_guard lock(cache_mutex());
+  auto key = std::pair{static_cast<int>(helper_prog_type(h)), id};
+  if (auto it = helpers_.find(key); it != helpers_.end()) return it->second;
+  static std::once_flag logger;
+  std::call_once(logger, log::install_libbpf_logger);
+  int r = libbpf_probe_bpf_helper(helper_prog_type(h), static_cast<bpf_func_id>(id), nullptr);
+  FeatureResult result =
+      r > 0    ? works(fmt::format("the kernel offers {}", name))
+      : r == 0 ? missing(fmt::format("this kernel lacks the helper {} (BPF_FUNC #{})", name, id))
+               : missing(fmt::format("could not ask whether the kernel offers {}: {}", name,
+                                     errno_words(r)));
+  log::debug("helper {} for {}: {}", name, hook_name(h), result.reason);
+  return helpers_.emplace(key, std::move(result)).first->second;
+}
+
+void Features::fake_helper(Hook h, int id, FeatureResult r) {
+  std::lock_guard lock(cache_mutex());
+  helpers_[{static_cast<int>(helper_prog_type(h)), id}] = std::move(r);
 }
 
 void Features::fake(Hook h, FeatureResult r) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -47,8 +48,16 @@ class Features {
   // Replaces a result, for tests: later probe(h) calls return it without touching the kernel.
   void fake(Hook h, FeatureResult r);
 
+  // Whether programs of this hook type may call kernel helper `id` (a BPF_FUNC_* number),
+  // asked of the kernel with libbpf_probe_bpf_helper() once per process; `name` is for the
+  // reason. The tracing-family hooks share their helpers, so they are asked as tracepoint
+  // programs (libbpf cannot probe BTF-typed programs without an attach target).
+  const FeatureResult& helper(Hook h, int id, std::string_view name);
+  void fake_helper(Hook h, int id, FeatureResult r);
+
  private:
   std::array<std::optional<FeatureResult>, kAllHooks.size()> cache_;
+  std::map<std::pair<int, int>, FeatureResult> helpers_;  // (program type, helper id)
 };
 
 }  // namespace kscope

@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <utility>
 
-#include "bpf/result.h"
-#include "pipeline/record_sink.h"
+#include "base/result.h"
+#include "base/record_sink.h"
 
 struct ring_buffer;
 

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "bpf/log.h"
+#include "base/log.h"
 
 namespace kscope {
 

@@ -10,8 +10,8 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/link.h"
-#include "bpf/log.h"
-#include "bpf/result.h"
+#include "base/log.h"
+#include "base/result.h"
 
 namespace kscope {
 

@@ -13,16 +13,28 @@
 
 #include <fmt/format.h>
 
-#include "pipeline/header.h"
+#include "bpf/mounts.h"
+#include "common/event_header.h"
 
 namespace kscope {
 
-bool TaskFilter::matches(const ks_event_header& h) const {
-  if (tgid && h.tgid != *tgid) return false;
-  if (uid && h.uid != *uid) return false;
-  if (cgroup_id && h.cgroup_id != *cgroup_id) return false;
-  if (comm && comm_of(h) != *comm) return false;
-  return true;
+Result<void> add_task_clauses(const TaskFlags& f, Filter& filter) {
+  if (f.pid) {
+    if (*f.pid == 0) return fail("--pid 0 matches nothing", "give a process id above 0");
+    filter.add({"pid", Op::eq, int64_t{*f.pid}, fmt::format("--pid {}", *f.pid)});
+  }
+  if (f.uid) filter.add({"uid", Op::eq, int64_t{*f.uid}, fmt::format("--uid {}", *f.uid)});
+  if (f.comm) {
+    auto comm = parse_comm(*f.comm);
+    if (!comm) return std::unexpected(comm.error());
+    filter.add({"comm", Op::eq, *comm, "--comm " + *comm});
+  }
+  if (f.cgroup) {
+    auto id = resolve_cgroup(*f.cgroup);
+    if (!id) return std::unexpected(id.error());
+    filter.add({"cgroup_id", Op::eq, static_cast<int64_t>(*id), "--cgroup " + *f.cgroup});
+  }
+  return {};
 }
 
 Result<std::string> parse_comm(std::string_view comm) {
@@ -33,19 +45,6 @@ Result<std::string> parse_comm(std::string_view comm) {
                 fmt::format("use the first {} bytes: '{}'", KS_COMM_LEN - 1,
                             comm.substr(0, KS_COMM_LEN - 1)));
   return std::string(comm);
-}
-
-Result<std::string> cgroup2_mount() {
-  std::ifstream mounts("/proc/self/mounts");
-  std::string line;
-  while (std::getline(mounts, line)) {
-    std::istringstream fields(line);
-    std::string dev, dir, type;
-    fields >> dev >> dir >> type;
-    if (type == "cgroup2") return dir;
-  }
-  return fail("no cgroup2 file system is mounted",
-              "mount it: mount -t cgroup2 none /sys/fs/cgroup/unified");
 }
 
 Result<uint64_t> resolve_cgroup(std::string_view spec) {

@@ -7,7 +7,7 @@
 #include <functional>
 #include <optional>
 
-#include "bpf/result.h"
+#include "base/result.h"
 #include "bpf/ring_buffer.h"
 
 namespace kscope {

@@ -1,5 +1,6 @@
-// The one-shot trace pipeline: records -> decode -> (user-space filter) -> render, with the
-// --count stop, the lost-event reports and the run's totals. Live and replay runs share it.
+// The one-shot trace pipeline: records -> decode -> filter (what the probe did not apply) ->
+// render, with the --count stop, the lost-event reports and the run's totals. Live and
+// replay runs share it.
 #pragma once
 
 #include <chrono>
@@ -8,11 +9,12 @@
 #include <optional>
 #include <string>
 
-#include "bpf/result.h"
-#include "pipeline/record_sink.h"
-#include "pipeline/replay_source.h"
-#include "render/fields.h"
-#include "sources/live_probe.h"
+#include "base/record_sink.h"
+#include "base/result.h"
+#include "filter/filter.h"
+#include "render/renderer.h"
+#include "sources/probe.h"
+#include "sources/record_file.h"
 
 namespace kscope {
 
@@ -27,7 +29,9 @@ struct TraceStats {
   uint64_t filtered = 0;   // decoded but not wanted
   uint64_t malformed = 0;  // records that failed to decode
   uint64_t lost = 0;       // failed ring buffer writes in the kernel
+  uint64_t partial = 0;    // shown events the probe could only partly read (flagged in them)
   int signal = 0;          // the signal that ended the run, or 0
+  bool output_closed = false;  // the reader of stdout went away (`kscope trace exec | head`)
 };
 
 class TraceSinkBase : public RecordSink {
@@ -45,12 +49,14 @@ class TraceSinkBase : public RecordSink {
   Output& output() { return out_; }
 
  protected:
-  // Decodes and renders; false when the event was filtered out. Errors count as malformed.
-  virtual Result<bool> handle(std::span<const std::byte> record) = 0;
+  enum class Handled { shown, shown_partial, filtered };
+  // Decodes, filters and renders. Errors count as malformed.
+  virtual Result<Handled> handle(std::span<const std::byte> record) = 0;
   const TraceOptions& options_;
   Output& out_;
 
  private:
+  void finish();
   TraceStats stats_;
   std::function<void()> stop_;
   RecordWriter* recorder_ = nullptr;
@@ -62,35 +68,40 @@ template <class Event>
 class TraceSink final : public TraceSinkBase {
  public:
   using Decode = std::function<Result<Event>(std::span<const std::byte>)>;
-  using Keep = std::function<bool(const Event&)>;
 
+  // `filter` holds what the probe did not apply (everything, on a replay); `partial` says
+  // whether an event is flagged as partly read.
   TraceSink(const TraceOptions& options, Output& out, std::string_view type,
-            std::span<const Field<Event>> fields, Decode decode, Keep keep)
+            std::span<const Field<Event>> fields, Decode decode, CompiledFilter<Event> filter,
+            bool (*partial)(const Event&))
       : TraceSinkBase(options, out),
         renderer_(options.format, type, fields, out),
         decode_(std::move(decode)),
-        keep_(std::move(keep)) {}
+        filter_(std::move(filter)),
+        partial_(partial) {}
 
   void header() override { renderer_.header(); }
 
  protected:
-  Result<bool> handle(std::span<const std::byte> record) override {
+  Result<Handled> handle(std::span<const std::byte> record) override {
     auto e = decode_(record);
     if (!e) return std::unexpected(e.error());
-    if (keep_ && !keep_(*e)) return false;
+    if (!filter_.matches(*e)) return Handled::filtered;
     renderer_.render(*e);
-    return true;
+    return partial_ && partial_(*e) ? Handled::shown_partial : Handled::shown;
   }
 
  private:
   Renderer<Event> renderer_;
   Decode decode_;
-  Keep keep_;
+  CompiledFilter<Event> filter_;
+  bool (*partial_)(const Event&);
 };
 
-// Drains the probe's ring buffer until --count, --duration, SIGINT or SIGTERM.
+// Drains the probe's ring buffer until --count, --duration, SIGINT, SIGTERM or a closed
+// stdout.
 Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOptions& options);
 // Feeds a recorded file through the sink.
-Result<TraceStats> run_replay(const std::string& path, TraceSinkBase& sink);
+Result<TraceStats> run_replay(ReplayFile& file, TraceSinkBase& sink);
 
 }  // namespace kscope

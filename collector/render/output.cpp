@@ -7,12 +7,19 @@
 namespace kscope {
 
 void Output::flush() {
+  if (closed_) {
+    buf_.clear();
+    return;
+  }
   const char* p = buf_.data();
   size_t left = buf_.size();
   while (left > 0) {
     ssize_t n = ::write(fd_, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // reader gone (EPIPE): nothing left to do with the output
+    if (n <= 0) {
+      closed_ = true;  // EPIPE (SIGPIPE is ignored), or no room: nothing more can go out
+      break;
+    }
     p += n;
     left -= static_cast<size_t>(n);
   }

@@ -19,10 +19,13 @@ class Output {
     if (buf_.size() >= kHighWater) flush();
   }
   void flush();
+  // The reader went away (EPIPE): later output is dropped, and a trace run ends cleanly.
+  bool closed() const { return closed_; }
 
  private:
   static constexpr size_t kHighWater = 256 * 1024;
   int fd_;
+  bool closed_ = false;
   fmt::memory_buffer buf_;
 };
 

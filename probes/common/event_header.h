@@ -9,6 +9,10 @@
 
 #define KS_COMM_LEN 16
 
+/* Bumped whenever any probe's record layout changes: a --record file carries it, and a
+ * replay refuses records of another layout instead of misreading them. */
+#define KS_ABI_VERSION 2
+
 enum ks_event_type {
 	KS_EVENT_EXEC = 1,
 	KS_EVENT_OPEN = 2,

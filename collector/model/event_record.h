@@ -1,0 +1,55 @@
+// An event as owned, typed field values looked up by key: what tests assert on and fuzzers
+// exercise, for any tool, without knowing its event struct.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "model/field.h"
+
+namespace kscope {
+
+struct OwnedArgv {
+  std::vector<std::string> args;
+  bool truncated = false;
+};
+
+using OwnedValue = std::variant<int64_t, uint64_t, bool, std::string, PidInNs, OwnedArgv>;
+
+class EventRecord {
+ public:
+  void add(const FieldInfo& info, const Value& v);
+  bool has(std::string_view key) const { return find(key) != nullptr; }
+  // Each accessor fails the calling test loudly (throws std::out_of_range) when the key is
+  // missing or of another type.
+  int64_t integer(std::string_view key) const;  // integers, errnos, signals, pids (host)
+  uint64_t uinteger(std::string_view key) const;
+  bool boolean(std::string_view key) const;
+  const std::string& text(std::string_view key) const;
+  const OwnedArgv& argv(std::string_view key) const;
+  PidInNs pid(std::string_view key) const;
+  FieldType type(std::string_view key) const;
+
+ private:
+  struct Entry {
+    std::string key;
+    FieldType type;
+    OwnedValue value;
+  };
+  const Entry* find(std::string_view key) const;
+  const Entry& at(std::string_view key) const;
+  std::vector<Entry> entries_;
+};
+
+template <class Event>
+EventRecord to_record(const Event& e, std::span<const Field<Event>> fields) {
+  EventRecord r;
+  for (const auto& f : fields) r.add(f.info, f.get(e));
+  return r;
+}
+
+}  // namespace kscope

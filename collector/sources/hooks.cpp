@@ -1,0 +1,41 @@
+#include "sources/hooks.h"
+
+#include <fmt/format.h>
+
+namespace kscope {
+
+Result<const HookAlternative*> find_hook(std::string_view tool,
+                                         std::span<const HookAlternative> hooks,
+                                         std::string_view name) {
+  std::string names;
+  for (const auto& alt : hooks) {
+    if (alt.name == name) return &alt;
+    names += (names.empty() ? "" : ", ") + std::string(alt.name);
+  }
+  return fail(fmt::format("--hook {}: trace {} has no such hook", name, tool),
+              fmt::format("choose one of: {}", names));
+}
+
+FeatureResult assess_hook(const HookAlternative& alt, Features& features, bool probe_hook_type) {
+  if (probe_hook_type)
+    if (const auto& f = features.probe(alt.hook); !f.works) return f;
+  for (const auto& h : alt.helpers)
+    if (const auto& f = features.helper(alt.hook, h.id, h.name); !f.works) return f;
+  return {true, probe_hook_type ? features.probe(alt.hook).reason : "helpers present"};
+}
+
+std::vector<HookChoice> predict_hooks(std::span<const HookAlternative> hooks, Features& features) {
+  std::vector<HookChoice> out;
+  const HookAlternative* chosen = nullptr;
+  for (const auto& alt : hooks) {
+    FeatureResult f = assess_hook(alt, features);
+    std::string status = chosen ? "fallback" : f.works ? "chosen" : "skipped";
+    if (!chosen && f.works) chosen = &alt;
+    out.push_back({&alt, std::move(status), std::move(f)});
+  }
+  if (!chosen)
+    for (auto& c : out) c.status = "missing";
+  return out;
+}
+
+}  // namespace kscope

@@ -1,0 +1,50 @@
+// A tool's hook alternatives: groups of programs of one probe object, in order of
+// preference (tracepoints first), each with the hook type and kernel helpers it needs.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "bpf/features.h"
+
+namespace kscope {
+
+struct HelperNeed {
+  int id;                 // BPF_FUNC_*
+  std::string_view name;  // for the reason, e.g. "bpf_task_pt_regs (Linux 5.15)"
+};
+
+struct HookAlternative {
+  std::string_view name;              // what --hook, --list and doctor call it
+  Hook hook;                          // the hook type it needs
+  std::vector<std::string> programs;  // the programs of the probe object it loads
+  std::string_view attach_points;     // e.g. "syscalls:sys_{enter,exit}_execve"
+  std::vector<HelperNeed> helpers;    // helpers its programs call that older kernels lack
+};
+
+// The alternative called `name`, or an error listing the tool's alternatives.
+Result<const HookAlternative*> find_hook(std::string_view tool,
+                                         std::span<const HookAlternative> hooks,
+                                         std::string_view name);
+
+// Whether the feature probes say this alternative can work here: its hook type loads and
+// attaches, and the kernel has every helper it calls. The reason says what is missing.
+FeatureResult assess_hook(const HookAlternative& alt, Features& features,
+                          bool probe_hook_type = true);
+
+struct HookChoice {
+  const HookAlternative* alt;
+  std::string status;  // "chosen", "skipped" (missing, before the chosen one), "fallback"
+                       // (after it), "missing" (none works)
+  FeatureResult feature;
+};
+
+// Every alternative with what the feature probes say of it, and the one a run will use
+// (null when none can work): what `trace --list` and `doctor` show.
+std::vector<HookChoice> predict_hooks(std::span<const HookAlternative> hooks, Features& features);
+
+}  // namespace kscope

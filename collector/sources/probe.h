@@ -1,0 +1,136 @@
+// A live probe: a probe object opened, configured, loaded and attached through the first
+// hook alternative that really works here. An alternative that fails to load or attach
+// falls through to the next one, and the reason is shown.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "base/result.h"
+#include "bpf/features.h"
+#include "bpf/mounts.h"
+#include "bpf/skeleton.h"
+#include "filter/filter.h"
+#include "sources/hooks.h"
+
+namespace kscope {
+
+class LiveProbe {
+ public:
+  virtual ~LiveProbe() = default;
+  virtual int events_fd() const = 0;  // the ring buffer
+  virtual int lost_fd() const = 0;    // per-CPU count of failed ring buffer writes
+  virtual const HookAlternative& hook() const = 0;
+};
+
+template <class T>
+class SkeletonProbe final : public LiveProbe {
+ public:
+  SkeletonProbe(Skeleton<T> skel, const HookAlternative& hook)
+      : skel_(std::move(skel)), hook_(hook) {}
+  int events_fd() const override { return object::map_fd(skel_.object(), "events"); }
+  int lost_fd() const override { return object::map_fd(skel_.object(), "lost_events"); }
+  const HookAlternative& hook() const override { return hook_; }
+  T* skeleton() const { return skel_.get(); }
+
+ private:
+  Skeleton<T> skel_;
+  const HookAlternative& hook_;
+};
+
+// What every live run of every tool sets up the same way.
+struct ProbeSetup {
+  std::string_view tool;
+  Filter* filter = nullptr;          // the probe claims the clauses it compiles
+  std::optional<std::string> hook;   // --hook: only this alternative
+  uint32_t ring_bytes = 16u << 20;   // --buffer-size; a power of two, >= page size
+  uint32_t wakeup_bytes = 4u << 20;  // wake the consumer once this much waits
+  Features* features = &Features::system();
+};
+
+// --buffer-size must be a power-of-two multiple of the page size (the kernel's rule).
+Result<void> validate_ring_bytes(uint64_t bytes);
+
+// The task filter and wake-up knobs every probe's rodata carries (common/filter.bpf.h and
+// common/ringbuf.bpf.h), written between open and load. Claims the task clauses.
+template <class Rodata>
+void apply_common_rodata(Rodata* ro, const ProbeSetup& s) {
+  Filter& f = *s.filter;
+  if (auto* c = f.claim("pid", Op::eq)) ro->filter_tgid = std::get<int64_t>(c->operand);
+  if (auto* c = f.claim("uid", Op::eq)) {
+    ro->filter_uid_set = 1;
+    ro->filter_uid = std::get<int64_t>(c->operand);
+  }
+  if (auto* c = f.claim("cgroup_id", Op::eq)) ro->filter_cgroup_id = std::get<int64_t>(c->operand);
+  if (auto* c = f.claim("comm", Op::eq)) {
+    const auto& comm = std::get<std::string>(c->operand);  // at most 15 bytes: parse_comm
+    ro->filter_comm_set = 1;
+    std::memcpy(const_cast<char*>(ro->filter_comm), comm.c_str(), comm.size() + 1);
+  }
+  ro->wakeup_bytes = s.wakeup_bytes;
+}
+
+// One attempt's error, kept for the message when no alternative works.
+std::string attempt_failed(const HookAlternative& alt, const Error& e);
+
+// Opens, configures, loads and attaches probe object T through the first alternative that
+// works (or the forced one). `configure` writes the tool's own rodata and autoload choices
+// between open and load; the tool has validated its flags before, so its errors are
+// libbpf's, and count as that alternative failing.
+template <class T>
+Result<std::unique_ptr<SkeletonProbe<T>>> load_probe(
+    ProbeSetup& s, std::span<const HookAlternative> hooks,
+    const std::function<Result<void>(Skeleton<T>&, const HookAlternative&)>& configure) {
+  std::vector<const HookAlternative*> candidates;
+  if (s.hook) {
+    auto alt = find_hook(s.tool, hooks, *s.hook);
+    if (!alt) return std::unexpected(alt.error());
+    candidates.push_back(*alt);
+  } else {
+    for (const auto& alt : hooks) candidates.push_back(&alt);
+  }
+  std::string why;
+  for (const HookAlternative* alt : candidates) {
+    auto attempt = [&]() -> Result<std::unique_ptr<SkeletonProbe<T>>> {
+      // The load and attach below are the real test of the hook type; only the helpers are
+      // asked first, so that an old kernel names the missing helper, not a verifier error.
+      if (auto f = assess_hook(*alt, *s.features, /*probe_hook_type=*/false); !f.works)
+        return fail(f.reason);
+      if (alt->hook == Hook::tracepoint)
+        if (auto fs = ensure_tracefs(); !fs) return std::unexpected(fs.error());
+      s.filter->reset_claims();
+      auto skel = Skeleton<T>::open();
+      if (!skel) return std::unexpected(skel.error());
+      if (auto r = object::enable_only(skel->object(), alt->programs); !r)
+        return std::unexpected(r.error());
+      if (auto r = object::resize_map(skel->object(), "events", s.ring_bytes); !r)
+        return std::unexpected(r.error());
+      apply_common_rodata((*skel)->rodata, s);
+      if (auto r = configure(*skel, *alt); !r) return std::unexpected(r.error());
+      if (auto r = skel->load(); !r) return std::unexpected(r.error());
+      if (auto r = skel->attach(); !r) return std::unexpected(r.error());
+      return std::make_unique<SkeletonProbe<T>>(std::move(*skel), *alt);
+    };
+    auto probe = attempt();
+    if (probe) {
+      if (!why.empty()) log::warn("trace {}: using hook {} ({})", s.tool, alt->name, why);
+      return probe;
+    }
+    if (s.hook) return probe;
+    why += (why.empty() ? "" : "; ") + attempt_failed(*alt, probe.error());
+  }
+  s.filter->reset_claims();
+  return fail(fmt::format("trace {} cannot attach on this kernel: {}", s.tool, why),
+              "`kscope doctor` shows which hook types this kernel supports");
+}
+
+}  // namespace kscope

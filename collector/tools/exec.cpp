@@ -1,0 +1,159 @@
+// trace exec: every execve/execveat with pid, ppid, uid, result and the full argv
+// (execsnoop). The whole user side of the tool: flags, hook alternatives, probe setup,
+// decoder, fields and filter. The kernel side is probes/exec.bpf.c and probes/exec.h.
+#include <linux/bpf.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "exec.h"
+#include "exec.skel.h"
+#include "model/header_fields.h"
+#include "registry/tool.h"
+
+KSCOPE_SKELETON(exec_bpf);
+
+namespace kscope::tools {
+namespace {
+
+struct ExecEvent {
+  ks_event_header hdr;
+  uint32_t ppid = 0;
+  uint32_t ns_pid = 0;  // pid in the process's own pid namespace
+  int32_t ret = 0;
+  std::vector<std::string> args;
+  bool args_truncated = false;  // an argument was cut, or argv had more than --max-args
+};
+
+const FlagSpec kFlags[] = {
+    {"-x,--failed", "Also show failed execs, with their errno (by default only successful ones)"},
+    {"--max-args", "Show at most this many arguments", FlagKind::number, 1, KS_EXEC_MAX_ARGS, 128},
+    {"--max-arg-len", "Cut each argument to this many bytes", FlagKind::number, 1,
+     KS_EXEC_MAX_ARG_LEN, 1024},
+};
+
+struct Limits {
+  uint32_t max_args, max_arg_len;
+};
+
+Limits limits(const ToolArgs& a) {
+  return {static_cast<uint32_t>(a.number("--max-args")),
+          static_cast<uint32_t>(a.number("--max-arg-len"))};
+}
+
+// By default only successful execs: the clause the probe compiles as include_failed = 0.
+Result<void> add_clauses(const ToolArgs& a, Filter& f) {
+  if (!a.flag("--failed")) f.add({"ret", Op::eq, int64_t{0}, "without --failed"});
+  return {};
+}
+
+// Splits the NUL-separated argv and applies the limits, marking whatever they cut.
+Result<ExecEvent> decode(std::span<const std::byte> record, Limits limits) {
+  auto h = read_header(record);
+  if (!h) return std::unexpected(h.error());
+  constexpr size_t fixed = offsetof(ks_exec_event, args);
+  if (h->type != KS_EVENT_EXEC || record.size() < fixed)
+    return fail(fmt::format("not an exec record (type {}, {} bytes)", h->type, record.size()));
+  ks_exec_event raw;
+  std::memcpy(&raw, record.data(), fixed);
+  if (raw.args_size != record.size() - fixed)
+    return fail(fmt::format("exec record says {} argv bytes, carries {}", raw.args_size,
+                            record.size() - fixed));
+  ExecEvent e;
+  e.hdr = *h;
+  e.ppid = raw.ppid;
+  e.ns_pid = raw.ns_tgid;
+  e.ret = raw.ret;
+  e.args_truncated = raw.flags & (KS_EXEC_MORE_ARGS | KS_EXEC_ARGS_CUT);
+  const char* p = reinterpret_cast<const char*>(record.data()) + fixed;
+  const char* end = p + raw.args_size;
+  while (p < end) {
+    const char* nul = static_cast<const char*>(std::memchr(p, '\0', end - p));
+    size_t len = (nul ? nul : end) - p;
+    if (e.args.size() == limits.max_args) {
+      e.args_truncated = true;
+      break;
+    }
+    if (len > limits.max_arg_len) {
+      len = limits.max_arg_len;
+      e.args_truncated = true;
+    }
+    e.args.emplace_back(p, len);
+    if (!nul) break;  // the probe's buffer cut this argument (ARGS_CUT is set)
+    p = nul + 1;
+  }
+  return e;
+}
+
+namespace hf = header_fields;
+using F = Field<ExecEvent>;
+const F kFields[] = {
+    hf::time<ExecEvent>(),
+    hf::comm<ExecEvent>("PCOMM"),
+    {{"pid", "PID", 7, FieldType::pid},
+     [](const ExecEvent& e) { return Value(PidInNs{e.hdr.tgid, e.ns_pid}); }},
+    {{"ns_pid", "", 0, FieldType::integer}, [](const ExecEvent& e) { return int_value(e.ns_pid); }},
+    {{"ppid", "PPID", 7, FieldType::integer}, [](const ExecEvent& e) { return int_value(e.ppid); }},
+    hf::uid<ExecEvent>(),
+    hf::cgroup_id<ExecEvent>(),
+    {{"ret", "RET", 4, FieldType::integer}, [](const ExecEvent& e) { return int_value(e.ret); }},
+    {{"args", "ARGS", 0, FieldType::argv},
+     [](const ExecEvent& e) { return Value(ArgvView{e.args, e.args_truncated}); }},
+    {{"args_truncated", "", 0, FieldType::boolean},
+     [](const ExecEvent& e) { return Value(e.args_truncated); }},
+};
+
+// Only a failed exec needs the argv pointer its enter hook stores (a successful one reads
+// the new mm), so the enter programs load only when failed execs are asked for.
+const std::string_view kEnterPrograms[] = {"tp_enter_execve", "tp_enter_execveat", "btf_sys_enter"};
+
+Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs& args,
+                                        std::span<const HookAlternative> hooks) {
+  Limits l = limits(args);
+  auto probe = load_probe<exec_bpf>(
+      setup, hooks, [&](Skeleton<exec_bpf>& skel, const HookAlternative&) -> Result<void> {
+        if (auto r = object::resize_map(skel.object(), "exec_scratch", libbpf_num_possible_cpus()); !r)
+          return r;
+        const Clause* only_ok = setup.filter->find("ret", Op::eq);
+        bool include_failed = !only_ok || std::get<int64_t>(only_ok->operand) != 0;
+        if (only_ok && !include_failed) setup.filter->claim(*only_ok);
+        if (!include_failed)
+          for (auto name : kEnterPrograms)
+            if (auto* prog = bpf_object__find_program_by_name(skel.object(), name.data()))
+              bpf_program__set_autoload(prog, false);
+        skel->rodata->include_failed = include_failed;
+        skel->rodata->max_args = l.max_args;
+        skel->rodata->max_arg_len = l.max_arg_len;
+        return {};
+      });
+  if (!probe) return std::unexpected(probe.error());
+  return std::unique_ptr<LiveProbe>(std::move(*probe));
+}
+
+}  // namespace
+
+const Tool& exec_tool() {
+  static const ToolDef<ExecEvent> tool({
+      .info = {"exec", "every execve/execveat: pid, ppid, uid, result and the full argv",
+               {"kscope trace exec --failed --max-args 32", "kscope trace exec -o json --count 10"}},
+      .flags = kFlags,
+      // The per-syscall tracepoints fire only for the syscalls traced; the raw sys_enter/exit
+      // fallback sees every syscall and filters by number, for kernels built without
+      // CONFIG_FTRACE_SYSCALLS.
+      .hooks = {{"tracepoint", Hook::tracepoint,
+                 {"tp_enter_execve", "tp_enter_execveat", "tp_exit_execve", "tp_exit_execveat"},
+                 "syscalls:sys_{enter,exit}_{execve,execveat}", {}},
+                {"tp_btf", Hook::tp_btf, {"btf_sys_enter", "btf_sys_exit"},
+                 "tp_btf sys_enter, sys_exit", {}}},
+      .fields = kFields,
+      .add_clauses = add_clauses,
+      .decoder = [](const ToolArgs& a) -> ToolSpec<ExecEvent>::Decode {
+        return [l = limits(a)](std::span<const std::byte> r) { return decode(r, l); };
+      },
+      .open = open,
+  });
+  return tool;
+}
+
+}  // namespace kscope::tools
