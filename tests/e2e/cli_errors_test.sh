@@ -72,9 +72,13 @@ expect_error "kscope: error: --comm: 'abcdefghijklmnop' is 16 bytes; the kernel 
   "hint: use the first 15 bytes: 'abcdefghijklmno'" -- trace exec --comm abcdefghijklmnop
 expect_error "kscope: error: --comm: 'kscope_very_long_name' is 21 bytes; the kernel keeps at most 15" \
   "hint: use the first 15 bytes: 'kscope_very_lon'" -- trace exec --comm kscope_very_long_name
-expect_error 'kscope: error: --max-args 0 is outside 1..1024' 'hint: ?*' -- trace exec --max-args 0
-expect_error 'kscope: error: --max-arg-len 0 is outside 1..8192' 'hint: ?*' -- \
+expect_error 'kscope: error: --max-args: Value 0 not in range 1 to 1024' "$usage_hint" -- \
+  trace exec --max-args 0
+expect_error 'kscope: error: --max-arg-len: Value 0 not in range 1 to 8192' "$usage_hint" -- \
   trace exec --max-arg-len 0
+# shellcheck disable=SC2016
+expect_error 'kscope: error: a tool: kscope trace <tool>, or kscope trace --list*' \
+  'hint: see `kscope trace --help`' -- trace
 expect_error "kscope: error: --buffer-size 1000 must be a power of two between $page and 1073741824" \
   'hint: for example --buffer-size 16777216 (16 MiB)' -- trace exec --buffer-size 1000
 expect_error 'kscope: error: --cgroup: /nonexistent: No such file or directory' \
@@ -82,16 +86,26 @@ expect_error 'kscope: error: --cgroup: /nonexistent: No such file or directory' 
   trace exec --cgroup /nonexistent
 expect_error 'kscope: error: --pid 0 matches nothing' 'hint: give a process id above 0' -- \
   trace exec --pid 0
-expect_error 'kscope: error: --path prefix is 300 bytes; at most 256 are compared' 'hint: ?*' -- \
-  trace open --path "/$(printf 'p%.0s' {1..299})"
 expect_error 'kscope: error: open replay file /nonexistent: No such file or directory' \
   'hint: ?*' -- trace exec --replay /nonexistent
+# Replays: a file kscope did not write, one cut inside its header, one of another tool.
+echo 'not a record file at all, but long enough for a header' >"$tmp/foreign"
+expect_error "kscope: error: $tmp/foreign is not a kscope record file (no KSCOPERC header)" \
+  'hint: replay a file written by kscope trace --record' -- trace exec --replay "$tmp/foreign"
+printf 'KSCOPERC\001\000' >"$tmp/cut"
+expect_error "kscope: error: $tmp/cut: the file ends inside its 40-byte header" \
+  'hint: the file was cut short; replay a complete --record file' -- trace exec --replay "$tmp/cut"
+{ printf 'KSCOPERC\001\000\000\000\002\000\000\000'; head -c 8 /dev/zero; printf 'open'
+  head -c 12 /dev/zero; } >"$tmp/open.rec"
+expect_error "kscope: error: $tmp/open.rec was recorded by trace open, not trace exec" \
+  "hint: replay it with: kscope trace open --replay $tmp/open.rec" -- \
+  trace exec --replay "$tmp/open.rec"
 if [[ $root -eq 1 ]]; then
   # Checked after the privilege check: without root the missing capability is reported first.
-  expect_error 'kscope: error: --hook kprobe: trace exec has no such hook' \
-    'hint: choose one of: tracepoint, tp_btf' -- trace exec --hook kprobe
+  expect_error 'kscope: error: --hook bogus: trace exec has no such hook' \
+    'hint: choose one of: tracepoint, tp_btf*' -- trace exec --hook bogus
 else
-  echo "note: --hook kprobe needs root to get past the privilege check; not run" >&2
+  echo "note: --hook bogus needs root to get past the privilege check; not run" >&2
 fi
 
 # Without privileges: the error names the capability.

@@ -21,7 +21,7 @@ taskset -c 0 "$kscope" -v trace open -o json --buffer-size "$(getconf PAGESIZE)"
   --duration 120 >"$tmp/out" 2>"$tmp/err" &
 kpid=$!
 for _ in $(seq 300); do
-  grep -q "attached via" "$tmp/err" && break
+  grep -qs "attached via" "$tmp/err" && break
   kill -0 "$kpid" 2>/dev/null || fail "kscope exited early"
   sleep 0.1
 done

@@ -4,8 +4,6 @@
 #include <map>
 
 #include "harness.h"
-#include "pipeline/header.h"
-#include "sources/exec_source.h"
 
 namespace kscope::test {
 namespace {
@@ -28,8 +26,12 @@ std::vector<Expected> read_expected(const std::string& path) {
   return out;
 }
 
+struct Limits {
+  size_t max_args = 128, max_arg_len = 1024;
+};
+
 // Applies the same limits the user asked for to the argv the program passed.
-std::pair<std::vector<std::string>, bool> limited(std::vector<std::string> args, const ArgLimits& l) {
+std::pair<std::vector<std::string>, bool> limited(std::vector<std::string> args, const Limits& l) {
   bool cut = false;
   if (args.size() > l.max_args) {
     args.resize(l.max_args);
@@ -45,19 +47,30 @@ std::pair<std::vector<std::string>, bool> limited(std::vector<std::string> args,
 
 struct Traced {
   std::vector<Expected> expected;
-  std::map<uint32_t, std::vector<ExecEvent>> by_pid;
+  std::map<uint32_t, std::vector<EventRecord>> by_pid;
   unsigned long long lost = 0;
   size_t malformed = 0;
+  bool all_claimed = false;
 };
 
-Traced trace_exec_many(const ProbeConfig& config, const ArgLimits& limits, int n) {
+struct Options {
+  std::string hook;
+  bool failed = false;
+  TaskFlags task;
+  Limits limits;
+};
+
+Traced trace_exec_many(const Options& o, int n) {
   Traced run;
-  auto probe = open_exec_probe(config, limits);
-  EXPECT_TRUE(probe) << probe.error().message;
-  if (!probe) return run;
-  auto decode = [limits](std::span<const std::byte> r) { return decode_exec(r, limits); };
-  CollectSink sink(decode);
-  auto rb = RingBuffer::create((*probe)->events_fd(), sink);
+  LiveTool live("exec");
+  live.args.set("--failed").on = o.failed;
+  live.args.set("--max-args").number = o.limits.max_args;
+  live.args.set("--max-arg-len").number = o.limits.max_arg_len;
+  auto opened = live.open(o.hook, o.task);
+  EXPECT_TRUE(opened) << opened.error().message;
+  if (!opened) return run;
+  CollectSink sink(live);
+  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
   EXPECT_TRUE(rb);
   // Some execs run as uid 65534, which may not reach the build tree: exec a copy from a
   // world-readable directory.
@@ -68,9 +81,10 @@ Traced trace_exec_many(const ProbeConfig& config, const ArgLimits& limits, int n
   EXPECT_EQ(std::system(("install -m 0755 '" + testprog("exec_target") + "' '" + target + "'").c_str()), 0);
   EXPECT_EQ(run_while_draining({testprog("exec_many"), std::to_string(n), target, expected}, *rb), 0);
   run.expected = read_expected(expected);
-  for (auto& e : sink.events) run.by_pid[e.hdr.tgid].push_back(std::move(e));
-  run.lost = read_percpu_sum((*probe)->lost_fd()).value_or(~0ull);
+  for (auto& e : sink.events) run.by_pid[e.integer("pid")].push_back(std::move(e));
+  run.lost = live.lost();
   run.malformed = sink.malformed;
+  run.all_claimed = live.all_claimed();
   std::remove(expected.c_str());
   std::remove(target.c_str());
   rmdir(dir.c_str());
@@ -81,11 +95,9 @@ class TraceExec : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(TraceExec, EveryExecWithEveryFieldExact) {
   KSCOPE_REQUIRE_PRIVILEGES();
-  ProbeConfig config;
-  config.hook = GetParam();
-  config.failed = true;  // failed execs too
-  ArgLimits limits;
-  Traced run = trace_exec_many(config, limits, 1000);
+  KSCOPE_REQUIRE_HOOK("exec", GetParam());
+  Limits limits;
+  Traced run = trace_exec_many({.hook = GetParam(), .failed = true}, 1000);
   ASSERT_EQ(run.expected.size(), 1000u);
   EXPECT_EQ(run.lost, 0u);
   EXPECT_EQ(run.malformed, 0u);
@@ -94,17 +106,17 @@ TEST_P(TraceExec, EveryExecWithEveryFieldExact) {
     auto it = run.by_pid.find(x.pid);
     ASSERT_NE(it, run.by_pid.end()) << "no exec event for pid " << x.pid << " (" << x.args[1] << ")";
     ASSERT_EQ(it->second.size(), 1u) << "pid " << x.pid;
-    const ExecEvent& e = it->second.front();
+    const EventRecord& e = it->second.front();
     auto [args, truncated] = limited(x.args, limits);
-    EXPECT_EQ(e.hdr.tgid, x.pid);
-    EXPECT_EQ(e.hdr.pid, x.pid);
-    EXPECT_EQ(e.ppid, x.ppid);
-    EXPECT_EQ(e.ns_pid, x.pid);  // no pid namespace here: the same number
-    EXPECT_EQ(e.hdr.uid, x.uid);
-    EXPECT_EQ(comm_of(e.hdr), x.comm);
-    EXPECT_EQ(e.ret, x.ret);
-    EXPECT_EQ(e.args, args) << "pid " << x.pid;
-    EXPECT_EQ(e.args_truncated, truncated) << "pid " << x.pid;
+    EXPECT_EQ(e.integer("pid"), x.pid);
+    EXPECT_EQ(e.integer("ppid"), x.ppid);
+    EXPECT_EQ(e.integer("ns_pid"), x.pid);  // no pid namespace here: the same number
+    EXPECT_EQ(e.integer("uid"), x.uid);
+    EXPECT_EQ(e.text("comm"), x.comm);
+    EXPECT_EQ(e.integer("ret"), x.ret);
+    EXPECT_EQ(e.argv("args").args, args) << "pid " << x.pid;
+    EXPECT_EQ(e.argv("args").truncated, truncated) << "pid " << x.pid;
+    EXPECT_EQ(e.boolean("args_truncated"), truncated) << "pid " << x.pid;
     failed += x.ret != 0;
     other_uid += x.uid == 65534;
     cut += truncated;
@@ -119,13 +131,11 @@ TEST_P(TraceExec, EveryExecWithEveryFieldExact) {
 // filter works in the kernel either way.
 TEST_P(TraceExec, FailedExecsOnlyWithFailedAndUidFilterInTheKernel) {
   KSCOPE_REQUIRE_PRIVILEGES();
+  KSCOPE_REQUIRE_HOOK("exec", GetParam());
   for (bool failed : {false, true}) {
     SCOPED_TRACE(failed ? "--failed" : "default");
-    ProbeConfig config;
-    config.hook = GetParam();
-    config.failed = failed;
-    config.filter.uid = 65534;
-    Traced run = trace_exec_many(config, ArgLimits{}, 200);
+    Traced run = trace_exec_many({.hook = GetParam(), .failed = failed, .task = {.uid = 65534}}, 200);
+    EXPECT_TRUE(run.all_claimed) << "the probe left a clause to user space";
     size_t want = 0;
     for (const auto& x : run.expected) {
       bool wanted = x.uid == 65534 && (failed || x.ret == 0);
@@ -137,8 +147,8 @@ TEST_P(TraceExec, FailedExecsOnlyWithFailedAndUidFilterInTheKernel) {
     size_t failures = 0;
     for (const auto& [pid, events] : run.by_pid)
       for (const auto& e : events) {
-        EXPECT_EQ(e.hdr.uid, 65534u);
-        failures += e.ret != 0;
+        EXPECT_EQ(e.integer("uid"), 65534);
+        failures += e.integer("ret") != 0;
       }
     if (failed) EXPECT_GT(failures, 0u);
     else EXPECT_EQ(failures, 0u);
@@ -147,19 +157,18 @@ TEST_P(TraceExec, FailedExecsOnlyWithFailedAndUidFilterInTheKernel) {
 
 TEST_P(TraceExec, ArgumentLimitsCutAndMark) {
   KSCOPE_REQUIRE_PRIVILEGES();
-  ProbeConfig config;
-  config.hook = GetParam();
-  config.failed = true;  // the failed-exec path applies the limits in the probe
-  ArgLimits limits{.max_args = 3, .max_arg_len = 5};
-  Traced run = trace_exec_many(config, limits, 40);
+  KSCOPE_REQUIRE_HOOK("exec", GetParam());
+  // --failed: the failed-exec path applies the limits in the probe
+  Limits limits{.max_args = 3, .max_arg_len = 5};
+  Traced run = trace_exec_many({.hook = GetParam(), .failed = true, .limits = limits}, 40);
   ASSERT_EQ(run.expected.size(), 40u);
   for (const auto& x : run.expected) {
     auto it = run.by_pid.find(x.pid);
     ASSERT_NE(it, run.by_pid.end());
-    const ExecEvent& e = it->second.front();
+    const EventRecord& e = it->second.front();
     auto [args, truncated] = limited(x.args, limits);
-    EXPECT_EQ(e.args, args) << "pid " << x.pid << " ret " << x.ret;
-    EXPECT_TRUE(e.args_truncated);
+    EXPECT_EQ(e.argv("args").args, args) << "pid " << x.pid << " ret " << x.ret;
+    EXPECT_TRUE(e.argv("args").truncated);
     EXPECT_TRUE(truncated);
   }
 }
@@ -167,29 +176,29 @@ TEST_P(TraceExec, ArgumentLimitsCutAndMark) {
 // A process in its own pid namespace: the host pid, and pid 1 inside.
 TEST_P(TraceExec, PidInsideItsOwnPidNamespace) {
   KSCOPE_REQUIRE_PRIVILEGES();
-  ProbeConfig config;
-  config.hook = GetParam();
-  config.filter.comm = "exec_target";
-  ArgLimits limits;
-  auto probe = open_exec_probe(config, limits);
-  ASSERT_TRUE(probe) << probe.error().message;
-  CollectSink sink([limits](std::span<const std::byte> r) { return decode_exec(r, limits); });
-  auto rb = RingBuffer::create((*probe)->events_fd(), sink);
+  KSCOPE_REQUIRE_HOOK("exec", GetParam());
+  LiveTool live("exec");
+  auto opened = live.open(GetParam(), {.comm = "exec_target"});
+  ASSERT_TRUE(opened) << opened.error().message;
+  CollectSink sink(live);
+  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
   ASSERT_TRUE(rb);
   ASSERT_EQ(run_while_draining({"/usr/bin/unshare", "--pid", "--fork", testprog("exec_target"),
                                 "kscope-pidns"},
                                *rb),
             0);
-  std::vector<const ExecEvent*> mine;
+  std::vector<const EventRecord*> mine;
   for (const auto& e : sink.events)
-    if (e.args == std::vector<std::string>{testprog("exec_target"), "kscope-pidns"}) mine.push_back(&e);
+    if (e.argv("args").args == std::vector<std::string>{testprog("exec_target"), "kscope-pidns"})
+      mine.push_back(&e);
   ASSERT_EQ(mine.size(), 1u);
-  EXPECT_EQ(mine[0]->ns_pid, 1u);
-  EXPECT_NE(mine[0]->hdr.tgid, 1u);
-  EXPECT_EQ(mine[0]->ret, 0);
+  EXPECT_EQ(mine[0]->integer("ns_pid"), 1);
+  EXPECT_EQ(mine[0]->pid("pid").inner, 1u);
+  EXPECT_NE(mine[0]->integer("pid"), 1);
+  EXPECT_EQ(mine[0]->integer("ret"), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Hooks, TraceExec, ::testing::Values("tracepoint", "tp_btf"));
+INSTANTIATE_TEST_SUITE_P(Hooks, TraceExec, ::testing::ValuesIn(hook_names("exec")));
 
 }  // namespace
 }  // namespace kscope::test

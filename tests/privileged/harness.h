@@ -1,4 +1,5 @@
-// Shared by the privileged tests: the privilege check that skips with a reason, the testprog
+// Shared by the privileged tests: the privilege and hook checks that skip with a reason, a
+// live probe of any registered tool, a sink that keeps its decoded events, the testprog
 // runner that drains a probe's ring buffer while the program runs, and TSV parsing.
 #pragma once
 
@@ -14,11 +15,12 @@
 
 #include <gtest/gtest.h>
 
+#include "base/log.h"
+#include "base/record_sink.h"
 #include "bpf/capabilities.h"
-#include "bpf/log.h"
 #include "bpf/ring_buffer.h"
-#include "pipeline/record_sink.h"
-#include "sources/live_probe.h"
+#include "filter/task_filter.h"
+#include "registry/registry.h"
 
 extern char** environ;
 
@@ -42,21 +44,68 @@ inline std::string temp_dir() {
   return d ? d : "";
 }
 
-template <class Decode>
+// The names of a tool's hook alternatives, to instantiate a test once per alternative.
+inline std::vector<std::string> hook_names(std::string_view tool) {
+  std::vector<std::string> names;
+  for (const auto& h : find_tool(tool)->hooks()) names.emplace_back(h.name);
+  return names;
+}
+
+// Skips (never passes) when the alternative cannot work on this kernel, and says why: each
+// tool's tests run with every alternative that works here (kprobe and fentry ones on the
+// vm tier's 6.1 kernels).
+#define KSCOPE_REQUIRE_HOOK(tool, hook)                                                        \
+  do {                                                                                       \
+    auto alt = ::kscope::find_hook(tool, ::kscope::find_tool(tool)->hooks(), hook);           \
+    ASSERT_TRUE(alt) << alt.error().message;                                                 \
+    if (auto f = ::kscope::assess_hook(**alt, ::kscope::Features::system()); !f.works)        \
+      GTEST_SKIP() << "hook " << (hook) << " of trace " << (tool)                             \
+                   << " does not work on this kernel: " << f.reason;                          \
+  } while (0)
+
+// A tool's live probe through one hook alternative, with the run's filter, as `kscope trace`
+// sets it up.
+struct LiveTool {
+  const Tool& tool;
+  ToolArgs args;
+  Filter filter;
+  std::unique_ptr<LiveProbe> probe;
+
+  explicit LiveTool(std::string_view name) : tool(*find_tool(name)), args(tool.flags()) {}
+  Result<void> open(const std::string& hook, TaskFlags task = {},
+                    uint32_t ring_bytes = 16u << 20) {
+    if (auto r = add_task_clauses(task, filter); !r) return r;
+    if (auto r = tool.add_clauses(args, filter); !r) return r;
+    ProbeSetup setup{.tool = tool.info().name, .filter = &filter, .hook = hook,
+                     .ring_bytes = ring_bytes, .wakeup_bytes = ring_bytes / 4};
+    auto p = tool.open(setup, args);
+    if (!p) return std::unexpected(p.error());
+    probe = std::move(*p);
+    return {};
+  }
+  // Whether the probe compiled every clause of the filter into its rodata.
+  bool all_claimed() const {
+    for (size_t i = 0; i < filter.size(); ++i)
+      if (!filter.claimed(i)) return false;
+    return true;
+  }
+  unsigned long long lost() const { return read_percpu_sum(probe->lost_fd()).value_or(~0ull); }
+};
+
+// Keeps every record the probe delivers, decoded by its tool.
 class CollectSink final : public RecordSink {
  public:
-  using Event = typename std::invoke_result_t<Decode, std::span<const std::byte>>::value_type;
-  explicit CollectSink(Decode decode) : decode_(std::move(decode)) {}
+  explicit CollectSink(const LiveTool& live) : live_(live) {}
   void on_record(std::span<const std::byte> record) override {
-    auto e = decode_(record);
+    auto e = live_.tool.decode(record, live_.args);
     if (e) events.push_back(std::move(*e));
     else ++malformed;
   }
-  std::vector<Event> events;
+  std::vector<EventRecord> events;
   size_t malformed = 0;
 
  private:
-  Decode decode_;
+  const LiveTool& live_;
 };
 
 // Runs argv to completion while draining the ring buffer (or, with drain false, without

@@ -4,8 +4,6 @@
 #include <map>
 
 #include "harness.h"
-#include "pipeline/header.h"
-#include "sources/open_source.h"
 
 namespace kscope::test {
 namespace {
@@ -22,29 +20,23 @@ struct Expected {
 
 struct Traced {
   std::vector<Expected> expected;
-  std::vector<OpenEvent> events;  // of open_known only
-  std::vector<std::string> paths;  // owns the bytes events[i].path points at
+  std::vector<EventRecord> events;  // of open_known only
   unsigned long long lost = 0;
+  bool all_claimed = false;
 };
 
-Traced trace_open_known(const ProbeConfig& config, const std::string& prefix_in_dir = {}) {
+Traced trace_open_known(const std::string& hook, bool failed = false,
+                        const std::string& prefix_in_dir = {}) {
   Traced run;
   std::string dir = temp_dir();
-  std::string prefix = prefix_in_dir.empty() ? "" : dir + prefix_in_dir;
-  auto probe = open_open_probe(config, prefix);
-  EXPECT_TRUE(probe) << probe.error().message;
-  if (!probe) return run;
-  struct Owned {
-    OpenEvent e;
-    std::string path;
-  };
-  auto decode = [](std::span<const std::byte> r) -> Result<Owned> {
-    auto e = decode_open(r);
-    if (!e) return std::unexpected(e.error());
-    return Owned{*e, std::string(e->path)};
-  };
-  CollectSink sink(decode);
-  auto rb = RingBuffer::create((*probe)->events_fd(), sink);
+  LiveTool live("open");
+  live.args.set("--failed").on = failed;
+  if (!prefix_in_dir.empty()) live.args.set("--path").text = dir + prefix_in_dir;
+  auto opened = live.open(hook);
+  EXPECT_TRUE(opened) << opened.error().message;
+  if (!opened) return run;
+  CollectSink sink(live);
+  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
   EXPECT_TRUE(rb);
   std::string expected = dir + "-expected.tsv";
   EXPECT_EQ(run_while_draining({testprog("open_known"), dir, expected}, *rb), 0);
@@ -53,13 +45,11 @@ Traced trace_open_known(const ProbeConfig& config, const std::string& prefix_in_
                             static_cast<uint32_t>(std::stoul(f.at(1))), f.at(2), std::stoi(f.at(3)),
                             std::stoull(f.at(4)), static_cast<uint32_t>(std::stoul(f.at(5))),
                             std::stoi(f.at(6)), f.at(7)});
-  uint32_t pid = run.expected.empty() ? 0 : run.expected.front().pid;
-  for (auto& o : sink.events)
-    if (o.e.hdr.tgid == pid && comm_of(o.e.hdr) == "open_known") {
-      run.paths.push_back(o.path);
-      run.events.push_back(o.e);
-    }
-  run.lost = read_percpu_sum((*probe)->lost_fd()).value_or(~0ull);
+  int64_t pid = run.expected.empty() ? 0 : run.expected.front().pid;
+  for (auto& e : sink.events)
+    if (e.integer("pid") == pid && e.text("comm") == "open_known") run.events.push_back(std::move(e));
+  run.lost = live.lost();
+  run.all_claimed = live.all_claimed();
   std::remove(expected.c_str());
   std::system(("rm -rf '" + dir + "'").c_str());
   return run;
@@ -70,7 +60,7 @@ Traced trace_open_known(const ProbeConfig& config, const std::string& prefix_in_
 std::vector<size_t> known_events(const Traced& run, const std::string& dir) {
   std::vector<size_t> idx;
   for (size_t i = 0; i < run.events.size(); ++i) {
-    const std::string& p = run.paths[i];
+    const std::string& p = run.events[i].text("path");
     if (p == dir || p.starts_with(dir + "/") || p.front() != '/') idx.push_back(i);
   }
   return idx;
@@ -80,27 +70,27 @@ class TraceOpen : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(TraceOpen, EveryOpenWithEveryFieldExact) {
   KSCOPE_REQUIRE_PRIVILEGES();
-  ProbeConfig config;
-  config.hook = GetParam();
-  Traced run = trace_open_known(config);
+  KSCOPE_REQUIRE_HOOK("open", GetParam());
+  Traced run = trace_open_known(GetParam());
   ASSERT_EQ(run.expected.size(), 14u);
   EXPECT_EQ(run.lost, 0u);
   std::string dir = run.expected.front().path.substr(0, run.expected.front().path.rfind('/'));
   auto idx = known_events(run, dir);
   ASSERT_EQ(idx.size(), run.expected.size());
   for (size_t k = 0; k < idx.size(); ++k) {
-    const OpenEvent& e = run.events[idx[k]];
+    const EventRecord& e = run.events[idx[k]];
     const Expected& x = run.expected[k];
     SCOPED_TRACE(x.path);
-    EXPECT_EQ(e.hdr.tgid, x.pid);
-    EXPECT_EQ(e.hdr.pid, x.tid);
-    EXPECT_EQ(e.syscall == KS_OPEN_OPENAT2 ? "openat2" : "openat", x.syscall);
-    EXPECT_EQ(e.dfd, x.dfd);
-    EXPECT_EQ(e.flags, x.flags);
-    EXPECT_EQ(e.mode, x.mode);
-    EXPECT_EQ(e.ret, x.ret);
-    EXPECT_EQ(run.paths[idx[k]], x.path);
-    EXPECT_EQ(e.hdr.uid, 0u);
+    EXPECT_EQ(e.integer("pid"), x.pid);
+    EXPECT_EQ(e.integer("tid"), x.tid);
+    EXPECT_EQ(e.text("syscall"), x.syscall);
+    EXPECT_EQ(e.integer("dfd"), x.dfd);
+    EXPECT_EQ(e.uinteger("flags"), x.flags);
+    EXPECT_EQ(e.uinteger("mode"), x.mode);
+    EXPECT_EQ(e.integer("fd"), x.ret >= 0 ? x.ret : -1);
+    EXPECT_EQ(e.integer("errno"), x.ret < 0 ? -x.ret : 0);
+    EXPECT_EQ(e.text("path"), x.path);
+    EXPECT_EQ(e.integer("uid"), 0);
   }
   // The errnos the program provoked, in order.
   std::vector<int> errs;
@@ -111,46 +101,58 @@ TEST_P(TraceOpen, EveryOpenWithEveryFieldExact) {
 
 TEST_P(TraceOpen, FailedOnlyAndPathPrefixInTheKernel) {
   KSCOPE_REQUIRE_PRIVILEGES();
-  ProbeConfig config;
-  config.hook = GetParam();
-  config.failed = true;
-  Traced run = trace_open_known(config, "/created.txt");
+  KSCOPE_REQUIRE_HOOK("open", GetParam());
+  Traced run = trace_open_known(GetParam(), /*failed=*/true, "/created.txt");
   ASSERT_EQ(run.expected.size(), 14u);
+  EXPECT_TRUE(run.all_claimed) << "the probe left a clause to user space";
   std::vector<std::string> want;
   std::string dir = run.expected.front().path.substr(0, run.expected.front().path.rfind('/'));
   for (const auto& x : run.expected)
     if (x.ret < 0 && x.path.starts_with(dir + "/created.txt")) want.push_back(x.path);
-  EXPECT_EQ(run.paths, want);
+  std::vector<std::string> got;
+  for (const auto& e : run.events) got.push_back(e.text("path"));
+  EXPECT_EQ(got, want);
   EXPECT_EQ(want.size(), 3u);  // EEXIST, ENOTDIR (openat), ENOTDIR (openat2)
+}
+
+// A --path longer than the probe compares stays a user-space clause: the probe claims
+// --failed but not the prefix, and the sink still shows only the matching paths.
+TEST_P(TraceOpen, LongPathPrefixStaysInUserSpace) {
+  KSCOPE_REQUIRE_PRIVILEGES();
+  KSCOPE_REQUIRE_HOOK("open", GetParam());
+  LiveTool live("open");
+  live.args.set("--failed").on = true;
+  live.args.set("--path").text = "/" + std::string(299, 'p');
+  ASSERT_TRUE(live.open(GetParam()));
+  ASSERT_EQ(live.filter.size(), 2u);
+  EXPECT_EQ(live.filter.clause(0).key, "errno");
+  EXPECT_TRUE(live.filter.claimed(0));
+  EXPECT_EQ(live.filter.clause(1).key, "path");
+  EXPECT_FALSE(live.filter.claimed(1));
 }
 
 // A ring buffer of one page that nobody drains during a storm: every open is either
 // delivered or counted lost, exactly.
 TEST_P(TraceOpen, EveryEventDeliveredOrCountedLost) {
   KSCOPE_REQUIRE_PRIVILEGES();
+  KSCOPE_REQUIRE_HOOK("open", GetParam());
   constexpr int kOpens = 20000;
   std::string dir = temp_dir();
   std::string file = dir + "/storm.txt";
   std::fclose(std::fopen(file.c_str(), "w"));
-  ProbeConfig config;
-  config.hook = GetParam();
-  config.ring_bytes = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
-  config.filter.comm = "open_storm";
-  auto probe = open_open_probe(config, file);
-  ASSERT_TRUE(probe) << probe.error().message;
-  // Only the count matters; the path views die with each record.
-  CollectSink sink([](std::span<const std::byte> r) -> Result<int32_t> {
-    auto e = decode_open(r);
-    if (!e) return std::unexpected(e.error());
-    return e->ret;
-  });
-  auto rb = RingBuffer::create((*probe)->events_fd(), sink);
+  LiveTool live("open");
+  live.args.set("--path").text = file;
+  auto opened = live.open(GetParam(), {.comm = "open_storm"},
+                          static_cast<uint32_t>(sysconf(_SC_PAGESIZE)));
+  ASSERT_TRUE(opened) << opened.error().message;
+  CollectSink sink(live);
+  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
   ASSERT_TRUE(rb);
   ASSERT_EQ(run_while_draining({testprog("open_storm"), std::to_string(kOpens), file}, *rb,
                                /*drain=*/false),
             0);
   (void)rb->consume();
-  auto lost = read_percpu_sum((*probe)->lost_fd());
+  auto lost = read_percpu_sum(live.probe->lost_fd());
   ASSERT_TRUE(lost);
   EXPECT_GT(sink.events.size(), 0u);
   EXPECT_GT(*lost, 0u);
@@ -158,7 +160,7 @@ TEST_P(TraceOpen, EveryEventDeliveredOrCountedLost) {
   std::system(("rm -rf '" + dir + "'").c_str());
 }
 
-INSTANTIATE_TEST_SUITE_P(Hooks, TraceOpen, ::testing::Values("tracepoint", "tp_btf"));
+INSTANTIATE_TEST_SUITE_P(Hooks, TraceOpen, ::testing::ValuesIn(hook_names("open")));
 
 }  // namespace
 }  // namespace kscope::test
