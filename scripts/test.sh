@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKSCOPE_TESTS=ON -DKSCOPE_WERROR=ON
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKSCOPE_TESTS=ON -DKSCOPE_WERROR=ON
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure --timeout 600)
 

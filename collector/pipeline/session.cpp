@@ -25,8 +25,9 @@ struct Session::Loop {
   ~Loop() { epoll.release(); }  // the fd belongs to the ring buffer
 };
 
-Session::Session(RingBuffer& rb, SessionOptions options, std::function<void()> on_tick)
-    : rb_(rb), options_(options), on_tick_(std::move(on_tick)) {}
+Session::Session(RingBuffer& rb, SessionOptions options, std::function<void()> on_tick,
+                 std::function<void()> on_drain)
+    : rb_(rb), options_(options), on_tick_(std::move(on_tick)), on_drain_(std::move(on_drain)) {}
 
 Session::~Session() = default;
 
@@ -50,6 +51,7 @@ Result<void> Session::run() {
                           [&](const boost::system::error_code& ec) {
                             if (ec) return;
                             drain();
+                            if (on_drain_) on_drain_();
                             if (!stopping_) wait_readable();
                           });
   };

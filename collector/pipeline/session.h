@@ -19,8 +19,10 @@ struct SessionOptions {
 
 class Session {
  public:
-  // on_tick runs after every periodic drain and once more after the final drain.
-  Session(RingBuffer& rb, SessionOptions options, std::function<void()> on_tick);
+  // on_tick runs after every periodic drain and once more after the final drain; on_drain
+  // after every drain a producer's wake-up caused (so that what it woke us for goes out now).
+  Session(RingBuffer& rb, SessionOptions options, std::function<void()> on_tick,
+          std::function<void()> on_drain = {});
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -36,6 +38,7 @@ class Session {
   RingBuffer& rb_;
   SessionOptions options_;
   std::function<void()> on_tick_;
+  std::function<void()> on_drain_;
   Loop* loop_ = nullptr;
   int signal_ = 0;
   bool stopping_ = false;

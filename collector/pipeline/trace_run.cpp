@@ -55,15 +55,19 @@ Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOp
     else if (!lost_error) lost_error = lost.error();
   };
   std::optional<Session> session;
+  auto flush = [&] {
+    sink.output().flush();
+    if (sink.output().closed()) {
+      sink.stats().output_closed = true;
+      session->stop();
+    }
+  };
   session.emplace(*rb, SessionOptions{.tick = std::chrono::milliseconds(100), .duration = options.duration},
                   [&] {
                     check_lost();
-                    sink.output().flush();
-                    if (sink.output().closed()) {
-                      sink.stats().output_closed = true;
-                      session->stop();
-                    }
-                  });
+                    flush();
+                  },
+                  flush);
   sink.set_stop([&] { session->stop(); });
   sink.header();
   auto r = session->run();

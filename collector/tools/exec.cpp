@@ -118,10 +118,13 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs& args,
         const Clause* only_ok = setup.filter->find("ret", Op::eq);
         bool include_failed = !only_ok || std::get<int64_t>(only_ok->operand) != 0;
         if (only_ok && !include_failed) setup.filter->claim(*only_ok);
-        if (!include_failed)
+        if (!include_failed) {
           for (auto name : kEnterPrograms)
             if (auto* prog = bpf_object__find_program_by_name(skel.object(), name.data()))
               bpf_program__set_autoload(prog, false);
+          // Nothing fills the argv map then; it stays only because the exit program names it.
+          if (auto r = object::resize_map(skel.object(), "exec_argv", 1); !r) return r;
+        }
         skel->rodata->include_failed = include_failed;
         skel->rodata->max_args = l.max_args;
         skel->rodata->max_arg_len = l.max_arg_len;

@@ -17,8 +17,14 @@ struct {
 	__type(value, __u64);
 } lost_events SEC(".maps");
 
-/* Wake the consumer only once this many bytes wait; a user-space timer drains the rest. */
+/* Wake the consumer once this many bytes wait, or when no record has woken it for
+ * wakeup_interval_ns: a storm costs at most one wake-up per interval, and the first record
+ * after a quiet spell is delivered at once. A user-space tick drains whatever is left. */
 const volatile __u64 wakeup_bytes = 1 << 20;
+const volatile __u64 wakeup_interval_ns = 10 * 1000 * 1000;
+
+/* Shared by all CPUs without a lock: a lost update only costs one extra wake-up. */
+__u64 ks_last_wakeup_ns = 0;
 
 static __always_inline void ks_count_lost(void)
 {
@@ -31,8 +37,13 @@ static __always_inline void ks_count_lost(void)
 
 static __always_inline __u64 ks_wakeup_flag(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									 : BPF_RB_NO_WAKEUP;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (now - ks_last_wakeup_ns < wakeup_interval_ns &&
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	ks_last_wakeup_ns = now;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 /* Fills the common header from the current task. */
