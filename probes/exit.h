@@ -15,7 +15,7 @@ struct ks_exit_event {
 	__u64 age_ns;
 	__u32 ppid;
 	__u32 ns_tgid;   /* pid inside the process's own pid namespace */
-	__u32 status;    /* task->exit_code, as wait(2) reports it: code << 8 | signal | 0x80 core */
+	__u32 status;    /* task->exit_code, in wait(2)'s encoding: code << 8 | signal | 0x80 core */
 	__u32 flags;     /* KS_EXIT_* */
 };
 
