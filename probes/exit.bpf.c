@@ -65,8 +65,30 @@ static __always_inline int process_ended(struct task_struct *task, int group_dea
 	return claim_process_exit(task);
 }
 
-static __always_inline void emit(struct task_struct *task, __u32 status, int ended)
+#define KS_SIGNAL_GROUP_EXIT 0x4 /* include/linux/sched/signal.h: a macro, so not in BTF */
+
+/* A process exit reports what wait(2) will return, picked as wait_task_zombie() does: the
+ * group's code once a group exit started, else the leader's own. Each thread keeps the code
+ * it saw: in a multi-threaded core dump only the dumping thread has 0x80, and the last thread
+ * may not be that one. `own` is the exiting thread's code. */
+static __always_inline __u32 process_status(struct task_struct *task, __u32 own)
 {
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	if (BPF_CORE_READ(sig, flags) & KS_SIGNAL_GROUP_EXIT)
+		return BPF_CORE_READ(sig, group_exit_code);
+	/* Since d80f7d7b2c75 (2022, in 6.1; it added quick_threads) the last thread starts a
+	 * group exit with its own code inside do_exit(); before, nothing did. */
+	if (!bpf_core_field_exists(struct signal_struct, quick_threads) && leader != task)
+		return BPF_CORE_READ(leader, exit_code);
+	return own;
+}
+
+static __always_inline void emit(struct task_struct *task, __u32 own, int ended)
+{
+	__u32 status = ended ? process_status(task, own) : own;
+
 	if (!ended && !include_threads)
 		return;
 	if (failed_only && !status)
