@@ -15,7 +15,9 @@ struct ks_exit_event {
 	__u64 age_ns;
 	__u32 ppid;
 	__u32 ns_tgid;   /* pid inside the process's own pid namespace */
-	__u32 status;    /* task->exit_code, in wait(2)'s encoding: code << 8 | signal | 0x80 core */
+	/* wait(2)'s encoding, code << 8 | signal | 0x80 core: for a process exit what wait(2)
+	 * returns to the parent, for a thread exit that thread's own task->exit_code. */
+	__u32 status;
 	__u32 flags;     /* KS_EXIT_* */
 };
 

@@ -3,9 +3,10 @@
  * Forks children that end in known ways and writes one line per exit a tracer should see to
  * EXPECTED, tab-separated:
  *   pid tid ppid comm status whole min_age_ns max_age_ns ns_pid
- * status is the raw value the kernel keeps in task->exit_code, which wait(2) also returns:
- * code << 8, or the signal number (| 0x80 after a core dump: never here, see abort_body).
- * whole is 1 when the whole process ended (its last thread), 0 for a thread that ended alone.
+ * status is in wait(2)'s encoding, as the kernel keeps it in task->exit_code: code << 8, or
+ * the signal number (| 0x80 after a core dump: never here, see abort_body); for a whole
+ * process it is what wait(2) returned.
+ * whole is 1 for the exit of the process (of its last thread), 0 for any other thread's exit.
  * Ages are CLOCK_BOOTTIME ns, of the process when whole is 1 and of the thread when 0;
  * max_age_ns runs from before fork() to after wait() returned. ns_pid is the process id in
  * its own pid namespace. tid 0 means "any thread of pid": which thread of a killed
