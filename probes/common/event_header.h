@@ -16,6 +16,7 @@
 enum ks_event_type {
 	KS_EVENT_EXEC = 1,
 	KS_EVENT_OPEN = 2,
+	KS_EVENT_EXIT = 3,
 };
 
 struct ks_event_header {
