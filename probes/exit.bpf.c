@@ -4,8 +4,8 @@
  *
  * do_exit() drops signal->live, stores task->exit_code, then fires sched_process_exit, so
  * the tracepoint hooks read both as the kernel left them. Hook alternatives (user space
- * enables one set): the sched tracepoint, tp_btf or raw_tp on it, or kprobe/fentry at
- * do_exit() entry, which see the same values one step earlier (see on_do_exit()). */
+ * enables one set): the sched tracepoint, tp_btf or raw_tp on it, or kprobe/fentry on
+ * taskstats_exit(), which do_exit() calls with the same values just before. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -114,17 +114,6 @@ static __always_inline void on_process_exit(struct task_struct *task, int group_
 	emit(task, BPF_CORE_READ(task, exit_code), process_ended(task, group_dead));
 }
 
-/* At do_exit() entry, exit_code is still unset and signal->live not yet decremented: the
- * argument is what do_exit() will store, and live == 1 means this is the last thread. Only
- * one thread can see 1, but threads that enter together (a fatal signal) can all see more,
- * so here a process exit can be missed; the tracepoint hooks have no such gap. */
-static __always_inline void on_do_exit(long code)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-
-	emit(task, (__u32)code, BPF_CORE_READ(task, signal, live.counter) == 1);
-}
-
 /* The context is the record of the tracepoint attached: its own struct on kernels that added
  * group_dead, sched_process_template before. Only group_dead is read from it. */
 SEC("tracepoint/sched/sched_process_exit")
@@ -152,16 +141,19 @@ int raw_sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("kprobe/do_exit")
-int BPF_KPROBE(kprobe_do_exit, long code)
+/* do_exit() calls taskstats_exit(tsk, group_dead) right after storing exit_code, with the
+ * group_dead it computed: the same values the tracepoint sees, so kprobe and fentry are as
+ * exact as the tracepoint hooks (a kernel with CONFIG_TASKSTATS; Debian's have it). */
+SEC("kprobe/taskstats_exit")
+int BPF_KPROBE(kprobe_taskstats_exit, struct task_struct *task, int group_dead)
 {
-	on_do_exit(code);
+	on_process_exit(task, group_dead != 0);
 	return 0;
 }
 
-SEC("fentry/do_exit")
-int BPF_PROG(fentry_do_exit, long code)
+SEC("fentry/taskstats_exit")
+int BPF_PROG(fentry_taskstats_exit, struct task_struct *task, int group_dead)
 {
-	on_do_exit(code);
+	on_process_exit(task, group_dead != 0);
 	return 0;
 }

@@ -198,7 +198,7 @@ TEST_P(TraceExec, PidInsideItsOwnPidNamespace) {
   EXPECT_EQ(mine[0]->integer("ret"), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Hooks, TraceExec, ::testing::ValuesIn(hook_names("exec")));
+INSTANTIATE_TEST_SUITE_P(Hooks, TraceExec, ::testing::ValuesIn(hook_names("exec")), hook_param_name);
 
 }  // namespace
 }  // namespace kscope::test

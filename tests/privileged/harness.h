@@ -51,6 +51,11 @@ inline std::vector<std::string> hook_names(std::string_view tool) {
   return names;
 }
 
+// Names each instance of a test after its hook: Hooks/TraceExec.X/tp_btf.
+inline std::string hook_param_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
 // Skips (never passes) when the alternative cannot work on this kernel, and says why: each
 // tool's tests run with every alternative that works here (kprobe and fentry ones on the
 // vm tier's 6.1 kernels).

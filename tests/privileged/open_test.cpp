@@ -160,7 +160,7 @@ TEST_P(TraceOpen, EveryEventDeliveredOrCountedLost) {
   std::system(("rm -rf '" + dir + "'").c_str());
 }
 
-INSTANTIATE_TEST_SUITE_P(Hooks, TraceOpen, ::testing::ValuesIn(hook_names("open")));
+INSTANTIATE_TEST_SUITE_P(Hooks, TraceOpen, ::testing::ValuesIn(hook_names("open")), hook_param_name);
 
 }  // namespace
 }  // namespace kscope::test

@@ -1,0 +1,117 @@
+// trace exit against the real kernel: exit_known's children end in known ways (an exit code,
+// SIGKILL, abort(), a known lifetime, a lone thread, a killed multi-threaded process, pid 1
+// of a pid namespace) and every field of every exit must come back exactly, on each hook
+// alternative this kernel supports.
+#include <set>
+
+#include "harness.h"
+
+namespace kscope::test {
+namespace {
+
+struct Expected {
+  int64_t pid, tid, ppid;  // tid 0: any thread of pid (the scheduler picks the last one)
+  std::string comm;
+  int64_t status;
+  bool whole;
+  uint64_t min_age, max_age;
+  int64_t ns_pid;
+};
+
+struct Traced {
+  std::vector<Expected> expected;
+  std::vector<EventRecord> events;  // of exit_known's processes only
+  unsigned long long lost = 0;
+  bool all_claimed = false;
+};
+
+Traced trace_exit_known(const std::string& hook, bool threads, bool failed) {
+  Traced run;
+  LiveTool live("exit");
+  live.args.set("--threads").on = threads;
+  live.args.set("--failed").on = failed;
+  auto opened = live.open(hook);
+  EXPECT_TRUE(opened) << opened.error().message;
+  if (!opened) return run;
+  CollectSink sink(live);
+  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
+  EXPECT_TRUE(rb);
+  std::string dir = temp_dir();
+  std::string expected = dir + "/expected.tsv";
+  EXPECT_EQ(run_while_draining({testprog("exit_known"), expected}, *rb), 0);
+  for (const auto& f : read_tsv(expected))
+    run.expected.push_back({std::stoll(f.at(0)), std::stoll(f.at(1)), std::stoll(f.at(2)), f.at(3),
+                            std::stoll(f.at(4)), f.at(5) == "1", std::stoull(f.at(6)),
+                            std::stoull(f.at(7)), std::stoll(f.at(8))});
+  std::set<int64_t> pids;
+  for (const auto& x : run.expected) pids.insert(x.pid);
+  for (auto& e : sink.events)
+    if (pids.contains(e.integer("pid"))) run.events.push_back(std::move(e));
+  run.lost = live.lost();
+  run.all_claimed = live.all_claimed();
+  std::remove(expected.c_str());
+  rmdir(dir.c_str());
+  return run;
+}
+
+// Each expected exit matched to one event of its process and scope (and thread, when known).
+void expect_exactly(const Traced& run, const std::vector<Expected>& want) {
+  std::vector<bool> used(run.events.size());
+  for (const auto& x : want) {
+    SCOPED_TRACE(x.comm + " pid " + std::to_string(x.pid) + (x.whole ? " process" : " thread"));
+    const EventRecord* got = nullptr;
+    for (size_t i = 0; i < run.events.size() && !got; ++i) {
+      const auto& e = run.events[i];
+      if (!used[i] && e.integer("pid") == x.pid && (e.text("scope") == "process") == x.whole &&
+          (x.tid == 0 || e.integer("tid") == x.tid)) {
+        used[i] = true;
+        got = &e;
+      }
+    }
+    ASSERT_NE(got, nullptr) << "no such exit event";
+    EXPECT_EQ(got->integer("ppid"), x.ppid);
+    EXPECT_EQ(got->text("comm"), x.comm);
+    EXPECT_EQ(got->integer("status"), x.status);
+    EXPECT_EQ(got->integer("exit_code"), (x.status & 0x7f) ? 0 : x.status >> 8);
+    EXPECT_EQ(got->integer("signal"), x.status & 0x7f);
+    EXPECT_EQ(got->boolean("core_dumped"), (x.status & 0x80) != 0);
+    EXPECT_EQ(got->integer("ns_pid"), x.ns_pid);
+    EXPECT_GE(got->uinteger("age_ns"), x.min_age);
+    EXPECT_LE(got->uinteger("age_ns"), x.max_age);
+  }
+  size_t extra = std::count(used.begin(), used.end(), false);
+  EXPECT_EQ(extra, 0u) << "events no exit of exit_known accounts for";
+}
+
+class TraceExit : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TraceExit, EveryExitWithEveryFieldExact) {
+  KSCOPE_REQUIRE_PRIVILEGES();
+  KSCOPE_REQUIRE_HOOK("exit", GetParam());
+  Traced run = trace_exit_known(GetParam(), /*threads=*/true, /*failed=*/false);
+  ASSERT_GE(run.expected.size(), 11u);  // 12 with the pid namespace case
+  EXPECT_EQ(run.lost, 0u);
+  expect_exactly(run, run.expected);
+}
+
+// By default only whole-process exits; --failed keeps non-zero statuses only; both are
+// compiled into the probe.
+TEST_P(TraceExit, ProcessExitsByDefaultAndFailedOnlyInTheKernel) {
+  KSCOPE_REQUIRE_PRIVILEGES();
+  KSCOPE_REQUIRE_HOOK("exit", GetParam());
+  for (bool failed : {false, true}) {
+    SCOPED_TRACE(failed ? "--failed" : "default");
+    Traced run = trace_exit_known(GetParam(), /*threads=*/false, failed);
+    EXPECT_TRUE(run.all_claimed) << "the probe left a clause to user space";
+    std::vector<Expected> want;
+    for (const auto& x : run.expected)
+      if (x.whole && (!failed || x.status != 0)) want.push_back(x);
+    ASSERT_FALSE(want.empty());
+    expect_exactly(run, want);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Hooks, TraceExit, ::testing::ValuesIn(hook_names("exit")), hook_param_name);
+
+}  // namespace
+}  // namespace kscope::test
