@@ -48,6 +48,11 @@ Result<std::string> parse_comm(std::string_view comm) {
 }
 
 Result<uint64_t> resolve_cgroup(std::string_view spec) {
+  return resolve_cgroup(spec, cgroup2_mount);
+}
+
+Result<uint64_t> resolve_cgroup(std::string_view spec,
+                                const std::function<Result<std::string>()>& mount) {
   if (spec.empty()) return fail("--cgroup: empty value", "give a cgroup v2 path or id");
   uint64_t id = 0;
   auto [end, ec] = std::from_chars(spec.data(), spec.data() + spec.size(), id);
@@ -58,7 +63,7 @@ Result<uint64_t> resolve_cgroup(std::string_view spec) {
 
   std::string path(spec);
   if (path.front() != '/' || ::access(path.c_str(), F_OK) != 0) {
-    auto root = cgroup2_mount();
+    auto root = mount();
     if (!root) return std::unexpected(root.error());
     std::string under = *root + (path.front() == '/' ? "" : "/") + path;
     if (path.front() != '/' || ::access(under.c_str(), F_OK) == 0) path = under;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,5 +30,9 @@ Result<std::string> parse_comm(std::string_view comm);
 // --cgroup: a cgroup v2 id, or a path (absolute, or relative to the cgroup2 mount) whose
 // directory inode is the id bpf_get_current_cgroup_id() reports.
 Result<uint64_t> resolve_cgroup(std::string_view spec);
+// The same with the cgroup2 mount found by `mount` (asked only for paths that need it): unit
+// tests resolve against a directory of their own, not the host's hierarchy.
+Result<uint64_t> resolve_cgroup(std::string_view spec,
+                                const std::function<Result<std::string>()>& mount);
 
 }  // namespace kscope

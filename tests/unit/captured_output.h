@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "render/header_fields.h"
+#include "render/time_format.h"
 #include "render/output.h"
 
 namespace kscope::test {

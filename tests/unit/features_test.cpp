@@ -1,21 +1,30 @@
-// Feature results and hook choice, with faked features: no kernel, no privileges.
+// Feature results and hook choice (find_hook, assess_hook, predict_hooks) for every tool in
+// the registry, with faked features: no kernel, no privileges.
 #include <set>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "bpf/features.h"
-#include "tools.h"
+#include "registry/registry.h"
+#include "sources/hooks.h"
 
 namespace kscope {
 namespace {
 
-// A Features whose every hook is faked, so nothing here touches the kernel.
+// A Features whose every hook, and every helper any tool's alternatives call, is faked, so
+// nothing here touches the kernel.
 Features faked(bool works) {
   Features f;
   for (Hook h : kAllHooks)
-    f.fake(h, {works, std::string(works ? "faked: works" : "faked: missing, ") +
-                          std::string(hook_name(h)) + " not in this test kernel"});
+    f.fake(h, {works, works ? std::string("faked: works")
+                            : "faked: missing, " + std::string(hook_name(h)) +
+                                  " not in this test kernel"});
+  for (const Tool* tool : all_tools())
+    for (const auto& alt : tool->hooks())
+      for (const auto& helper : alt.helpers)
+        f.fake_helper(alt.hook, helper.id, {true, "faked: helper present"});
   return f;
 }
 
@@ -60,100 +69,115 @@ TEST(Features, FakeIsReturnedAndCanBeReplaced) {
   EXPECT_EQ(f.probe(Hook::kprobe).reason, "now missing");
 }
 
-TEST(Features, CachedResultIsStable) {
-  Features f = faked(true);
-  const FeatureResult& a = f.probe(Hook::tc);
-  const FeatureResult& b = f.probe(Hook::tc);
-  EXPECT_EQ(&a, &b);
+TEST(Features, FakeHelperIsReturnedPerHookFamily) {
+  Features f;
+  f.fake_helper(Hook::tracepoint, 42, {false, "faked: no helper 42"});
+  EXPECT_FALSE(f.helper(Hook::tracepoint, 42, "helper 42").works);
+  EXPECT_EQ(f.helper(Hook::tracepoint, 42, "helper 42").reason, "faked: no helper 42");
+  // The tracing-family hooks share their helpers: asked as tracepoint programs.
+  EXPECT_EQ(f.helper(Hook::tp_btf, 42, "helper 42").reason, "faked: no helper 42");
+  f.fake_helper(Hook::tp_btf, 42, {true, "faked: now present"});
+  EXPECT_TRUE(f.helper(Hook::tracepoint, 42, "helper 42").works);
 }
 
-TEST(Features, SystemIsOneInstance) { EXPECT_EQ(&Features::system(), &Features::system()); }
+std::vector<std::string> statuses(const std::vector<HookChoice>& choices) {
+  std::vector<std::string> s;
+  for (const auto& c : choices) s.push_back(c.status);
+  return s;
+}
 
-TEST(ToolTable, HasExecAndOpenWithUsableAlternatives) {
-  ASSERT_NE(find_tool("exec"), nullptr);
-  ASSERT_NE(find_tool("open"), nullptr);
-  EXPECT_EQ(find_tool("no-such-tool"), nullptr);
-  for (const ToolSpec& tool : tool_table()) {
-    EXPECT_FALSE(tool.hooks.empty()) << tool.name;
-    for (const auto& alt : tool.hooks) {
-      EXPECT_FALSE(alt.name.empty()) << tool.name;
-      EXPECT_FALSE(alt.programs.empty()) << tool.name << " " << alt.name;
-      EXPECT_TRUE(hook_from_name(hook_name(alt.hook)).has_value());
+TEST(PredictHooks, PicksTheFirstAlternativeWhenAllWork) {
+  Features f = faked(true);
+  for (const Tool* tool : all_tools()) {
+    auto choices = predict_hooks(tool->hooks(), f);
+    ASSERT_EQ(choices.size(), tool->hooks().size()) << tool->info().name;
+    for (size_t i = 0; i < choices.size(); ++i) {
+      EXPECT_EQ(choices[i].alt, &tool->hooks()[i]) << tool->info().name;
+      EXPECT_EQ(choices[i].status, i == 0 ? "chosen" : "fallback") << tool->info().name;
+      EXPECT_TRUE(choices[i].feature.works);
     }
   }
 }
 
-TEST(ChooseHook, PicksTheFirstAlternativeWhenAllWork) {
-  Features f = faked(true);
-  for (const ToolSpec& tool : tool_table()) {
-    auto chosen = choose_hook(tool, f);
-    ASSERT_TRUE(chosen.has_value()) << tool.name << ": " << chosen.error().message;
-    EXPECT_EQ(*chosen, &tool.hooks.front()) << tool.name;
-  }
-}
-
-TEST(ChooseHook, SkipsAMissingFirstAlternative) {
-  for (const ToolSpec& tool : tool_table()) {
-    if (tool.hooks.size() < 2 || tool.hooks[0].hook == tool.hooks[1].hook) continue;
+TEST(PredictHooks, SkipsAMissingFirstAlternative) {
+  int checked = 0;
+  for (const Tool* tool : all_tools()) {
+    auto hooks = tool->hooks();
+    if (hooks.size() < 2 || hooks[0].hook == hooks[1].hook) continue;
     Features f = faked(true);
-    f.fake(tool.hooks[0].hook, {false, "faked: missing"});
-    auto chosen = choose_hook(tool, f);
-    ASSERT_TRUE(chosen.has_value()) << tool.name << ": " << chosen.error().message;
-    EXPECT_EQ(*chosen, &tool.hooks[1]) << tool.name;
+    f.fake(hooks[0].hook, {false, "faked: missing"});
+    auto choices = predict_hooks(hooks, f);
+    EXPECT_EQ(choices[0].status, "skipped") << tool->info().name;
+    EXPECT_EQ(choices[0].feature.reason, "faked: missing");
+    EXPECT_EQ(choices[1].status, "chosen") << tool->info().name;
+    ++checked;
   }
+  EXPECT_GT(checked, 0) << "no tool has two alternatives of different hook types";
 }
 
-TEST(ChooseHook, HonoursForcedAlternative) {
-  Features f = faked(true);
-  for (const ToolSpec& tool : tool_table()) {
-    const HookAlternative& last = tool.hooks.back();
-    auto chosen = choose_hook(tool, f, last.name);
-    ASSERT_TRUE(chosen.has_value()) << tool.name << ": " << chosen.error().message;
-    EXPECT_EQ(*chosen, &last) << tool.name;
-  }
-}
-
-TEST(ChooseHook, ForcedMissingHookNamesIt) {
-  for (const ToolSpec& tool : tool_table()) {
-    const HookAlternative& last = tool.hooks.back();
+TEST(PredictHooks, AMissingHelperSkipsItsAlternative) {
+  int checked = 0;
+  for (const Tool* tool : all_tools()) {
+    auto hooks = tool->hooks();
+    if (hooks.size() < 2 || hooks[0].helpers.empty()) continue;
     Features f = faked(true);
-    f.fake(last.hook, {false, "faked: the kernel refused it"});
-    auto chosen = choose_hook(tool, f, last.name);
-    ASSERT_FALSE(chosen.has_value()) << tool.name;
-    EXPECT_NE(chosen.error().message.find(hook_name(last.hook)), std::string::npos)
-        << chosen.error().message;
-    EXPECT_NE(chosen.error().message.find("faked: the kernel refused it"), std::string::npos)
-        << chosen.error().message;
-    EXPECT_FALSE(chosen.error().hint.empty());
+    const HelperNeed& need = hooks[0].helpers.front();
+    f.fake_helper(hooks[0].hook, need.id, {false, "faked: no " + std::string(need.name)});
+    FeatureResult r = assess_hook(hooks[0], f);
+    EXPECT_FALSE(r.works);
+    EXPECT_EQ(r.reason, "faked: no " + std::string(need.name));
+    EXPECT_EQ(statuses(predict_hooks(hooks, f))[0], "skipped");
+    EXPECT_EQ(statuses(predict_hooks(hooks, f))[1], "chosen");
+    ++checked;
   }
+  EXPECT_GT(checked, 0) << "no tool's first alternative needs a helper";
 }
 
-TEST(ChooseHook, ForcedUnknownAlternativeIsAnError) {
-  Features f = faked(true);
-  const ToolSpec& tool = *find_tool("exec");
-  auto chosen = choose_hook(tool, f, "no-such-hook");
-  ASSERT_FALSE(chosen.has_value());
-  EXPECT_NE(chosen.error().message.find("no-such-hook"), std::string::npos)
-      << chosen.error().message;
-  // The hint lists what can be chosen instead.
-  EXPECT_NE(chosen.error().hint.find(tool.hooks.front().name), std::string::npos)
-      << chosen.error().hint;
-}
-
-TEST(ChooseHook, NoneWorkingNamesEveryMissingFeature) {
+TEST(PredictHooks, NoneWorkingNamesEveryMissingFeature) {
   Features f = faked(false);
-  for (const ToolSpec& tool : tool_table()) {
-    auto chosen = choose_hook(tool, f);
-    ASSERT_FALSE(chosen.has_value()) << tool.name;
-    const std::string& msg = chosen.error().message;
-    for (const auto& alt : tool.hooks) {
-      EXPECT_NE(msg.find(hook_name(alt.hook)), std::string::npos) << msg;
-      EXPECT_NE(msg.find(std::string(hook_name(alt.hook)) + " not in this test kernel"),
-                std::string::npos)
-          << msg;
+  for (const Tool* tool : all_tools()) {
+    auto choices = predict_hooks(tool->hooks(), f);
+    ASSERT_EQ(choices.size(), tool->hooks().size());
+    for (const auto& c : choices) {
+      EXPECT_EQ(c.status, "missing") << tool->info().name;
+      EXPECT_FALSE(c.feature.works);
+      EXPECT_EQ(c.feature.reason,
+                "faked: missing, " + std::string(hook_name(c.alt->hook)) + " not in this test kernel");
     }
-    EXPECT_FALSE(chosen.error().hint.empty());
   }
+}
+
+TEST(AssessHook, HookTypeThenHelpers) {
+  Features f = faked(true);
+  for (const Tool* tool : all_tools())
+    for (const auto& alt : tool->hooks()) {
+      EXPECT_TRUE(assess_hook(alt, f).works) << tool->info().name << " " << alt.name;
+      EXPECT_EQ(assess_hook(alt, f).reason, "faked: works");
+      // Without the hook type probe (the load itself tests it), only the helpers are asked.
+      f.fake(alt.hook, {false, "faked: missing"});
+      EXPECT_FALSE(assess_hook(alt, f).works);
+      FeatureResult helpers_only = assess_hook(alt, f, /*probe_hook_type=*/false);
+      EXPECT_TRUE(helpers_only.works);
+      EXPECT_EQ(helpers_only.reason, "helpers present");
+      f.fake(alt.hook, {true, "faked: works"});
+    }
+}
+
+TEST(FindHook, EveryAlternativeByName) {
+  for (const Tool* tool : all_tools())
+    for (const auto& alt : tool->hooks()) {
+      auto found = find_hook(tool->info().name, tool->hooks(), alt.name);
+      ASSERT_TRUE(found.has_value()) << found.error().message;
+      EXPECT_EQ(*found, &alt);
+    }
+}
+
+TEST(FindHook, UnknownAlternativeListsTheOthers) {
+  const Tool& exec = *find_tool("exec");
+  auto found = find_hook("exec", exec.hooks(), "no-such-hook");
+  ASSERT_FALSE(found.has_value());
+  EXPECT_EQ(found.error().message, "--hook no-such-hook: trace exec has no such hook");
+  EXPECT_EQ(found.error().hint, "choose one of: tracepoint, tp_btf");
 }
 
 }  // namespace

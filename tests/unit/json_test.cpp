@@ -1,10 +1,14 @@
 // append_json_string: kernel strings are arbitrary bytes, every line must stay valid JSON.
+// JsonWriter: the commas, nesting, and (pretty) indentation of every JSON kscope writes.
+#include <cstdint>
+#include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 
 #include <gtest/gtest.h>
 
-#include "render/json.h"
+#include "render/json_writer.h"
 
 namespace kscope {
 namespace {
@@ -93,6 +97,131 @@ TEST(JsonString, AppendsToWhatIsThere) {
   append_json_string(b, "v");
   b.push_back('}');
   EXPECT_EQ(fmt::to_string(b), R"({"k":"v"})");
+}
+
+// ---- JsonWriter ----
+
+std::string ndjson(const std::function<void(JsonWriter&)>& write, int indent = 0) {
+  fmt::memory_buffer b;
+  JsonWriter j(b, indent);
+  write(j);
+  return fmt::to_string(b);
+}
+
+TEST(JsonWriter, FlatObjectOneLine) {
+  EXPECT_EQ(ndjson([](JsonWriter& j) {
+              j.begin_object()
+                  .member("type", "lost")
+                  .member("lost", uint64_t{5})
+                  .member("neg", int64_t{-7})
+                  .member("ok", true)
+                  .member("bad", false);
+              j.key("none").null();
+              j.end_object().end_line();
+            }),
+            "{\"type\":\"lost\",\"lost\":5,\"neg\":-7,\"ok\":true,\"bad\":false,\"none\":null}\n");
+}
+
+TEST(JsonWriter, ExtremeIntegers) {
+  EXPECT_EQ(ndjson([](JsonWriter& j) {
+              j.begin_array()
+                  .value(std::numeric_limits<int64_t>::min())
+                  .value(std::numeric_limits<int64_t>::max())
+                  .value(std::numeric_limits<uint64_t>::max())
+                  .value(int64_t{0})
+                  .end_array();
+            }),
+            "[-9223372036854775808,9223372036854775807,18446744073709551615,0]");
+}
+
+TEST(JsonWriter, EmptyContainers) {
+  EXPECT_EQ(ndjson([](JsonWriter& j) { j.begin_object().end_object(); }), "{}");
+  EXPECT_EQ(ndjson([](JsonWriter& j) { j.begin_array().end_array(); }), "[]");
+  EXPECT_EQ(ndjson([](JsonWriter& j) {
+              j.begin_object();
+              j.key("a").begin_array().end_array();
+              j.key("o").begin_object().end_object();
+              j.end_object();
+            }),
+            R"({"a":[],"o":{}})");
+  // Pretty: an empty container stays on its line.
+  EXPECT_EQ(ndjson([](JsonWriter& j) { j.begin_object().end_object(); }, 2), "{}");
+  EXPECT_EQ(ndjson(
+                [](JsonWriter& j) {
+                  j.begin_object();
+                  j.key("a").begin_array().end_array();
+                  j.end_object();
+                },
+                2),
+            "{\n  \"a\": []\n}");
+}
+
+TEST(JsonWriter, NestingAndCommas) {
+  auto write = [](JsonWriter& j) {
+    j.begin_object().member("type", "exec");
+    j.key("args").begin_array().value("a").value("b c").end_array();
+    j.key("nested").begin_object();
+    j.key("list").begin_array();
+    j.begin_object().member("k", int64_t{1}).end_object();
+    j.begin_object().member("k", int64_t{2}).end_object();
+    j.end_array();
+    j.member("after", "x");
+    j.end_object();
+    j.member("last", true);
+    j.end_object();
+  };
+  EXPECT_EQ(ndjson(write),
+            R"({"type":"exec","args":["a","b c"],"nested":{"list":[{"k":1},{"k":2}],"after":"x"},)"
+            R"("last":true})");
+  EXPECT_EQ(ndjson(write, 2),
+            "{\n"
+            "  \"type\": \"exec\",\n"
+            "  \"args\": [\n"
+            "    \"a\",\n"
+            "    \"b c\"\n"
+            "  ],\n"
+            "  \"nested\": {\n"
+            "    \"list\": [\n"
+            "      {\n"
+            "        \"k\": 1\n"
+            "      },\n"
+            "      {\n"
+            "        \"k\": 2\n"
+            "      }\n"
+            "    ],\n"
+            "    \"after\": \"x\"\n"
+            "  },\n"
+            "  \"last\": true\n"
+            "}");
+}
+
+TEST(JsonWriter, PrettyIndentWidth) {
+  EXPECT_EQ(ndjson([](JsonWriter& j) { j.begin_array().value(int64_t{1}).value(int64_t{2}).end_array(); }, 4),
+            "[\n    1,\n    2\n]");
+}
+
+TEST(JsonWriter, KeysAndValuesAreEscaped) {
+  EXPECT_EQ(ndjson([](JsonWriter& j) {
+              j.begin_object().member("k\"ey\n", "v\\al\x01\xff").end_object();
+            }),
+            R"({"k\"ey\n":"v\\al\u0001\ufffd"})");
+  EXPECT_EQ(ndjson([](JsonWriter& j) { j.value(std::string_view("a\0b", 3)); }), R"("a\u0000b")");
+}
+
+TEST(JsonWriter, TopLevelValuesOnePerLine) {
+  EXPECT_EQ(ndjson([](JsonWriter& j) {
+              j.begin_object().member("n", int64_t{1}).end_object().end_line();
+              j.begin_object().member("n", int64_t{2}).end_object().end_line();
+            }),
+            "{\"n\":1}\n{\"n\":2}\n");
+  EXPECT_EQ(ndjson([](JsonWriter& j) { j.value("top").end_line(); }), "\"top\"\n");
+}
+
+TEST(JsonWriter, AppendsToWhatIsThere) {
+  fmt::memory_buffer b;
+  b.append(std::string_view("prefix "));
+  JsonWriter(b).begin_array().value(true).end_array();
+  EXPECT_EQ(fmt::to_string(b), "prefix [true]");
 }
 
 }  // namespace

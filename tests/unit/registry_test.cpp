@@ -1,0 +1,157 @@
+// The tool registry's contract, for every tool in it (a new tool is checked without a new
+// test): unique names, usable hook alternatives, fields with unique keys and the common
+// header's, flags the CLI can build, and every program an alternative names present in the
+// tool's probe object with a SEC() of the alternative's hook type. The objects are opened
+// with libbpf without loading them: no privileges.
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "registry/registry.h"
+
+namespace kscope {
+namespace {
+
+TEST(Registry, NamesAreUniqueAndFound) {
+  ASSERT_FALSE(all_tools().empty());
+  std::set<std::string_view> names;
+  for (const Tool* tool : all_tools()) {
+    std::string_view name = tool->info().name;
+    EXPECT_FALSE(name.empty());
+    EXPECT_TRUE(names.insert(name).second) << "two tools named " << name;
+    EXPECT_EQ(find_tool(name), tool) << name;
+    EXPECT_FALSE(tool->info().summary.empty()) << name;
+  }
+  EXPECT_NE(find_tool("exec"), nullptr);
+  EXPECT_NE(find_tool("open"), nullptr);
+  EXPECT_EQ(find_tool("no-such-tool"), nullptr);
+  EXPECT_EQ(find_tool(""), nullptr);
+}
+
+TEST(Registry, FieldsHaveUniqueKeysAndTheCommonHeader) {
+  for (const Tool* tool : all_tools()) {
+    std::string_view name = tool->info().name;
+    std::set<std::string_view> keys;
+    bool any_column = false;
+    for (const FieldInfo& f : tool->fields()) {
+      EXPECT_FALSE(f.key.empty()) << name;
+      EXPECT_TRUE(keys.insert(f.key).second) << name << ": two fields keyed " << f.key;
+      EXPECT_GE(f.width, 0) << name << " " << f.key;
+      EXPECT_NE(f.key, "type") << name << ": \"type\" is the NDJSON record's tool name";
+      any_column = any_column || !f.column.empty();
+    }
+    EXPECT_TRUE(any_column) << name << " shows nothing in the table";
+    // --pid, --uid, --comm and --cgroup filter every tool alike; every record has a time.
+    for (std::string_view key : {"pid", "uid", "comm", "cgroup_id", "time"})
+      EXPECT_TRUE(keys.contains(key)) << name << " has no field " << key;
+  }
+}
+
+TEST(Registry, FlagsHaveUniqueLongNamesAndSaneRanges) {
+  for (const Tool* tool : all_tools()) {
+    std::string_view name = tool->info().name;
+    std::set<std::string_view> longs;
+    for (const FlagSpec& f : tool->flags()) {
+      std::string_view l = long_name(f);
+      EXPECT_TRUE(l.starts_with("--")) << name << ": " << f.names;
+      EXPECT_TRUE(longs.insert(l).second) << name << ": two flags " << l;
+      EXPECT_FALSE(f.help.empty()) << name << " " << l;
+      if (f.kind == FlagKind::number) {
+        EXPECT_LE(f.min, f.def) << name << " " << l;
+        EXPECT_LE(f.def, f.max) << name << " " << l;
+      }
+    }
+    // The defaults add the tool's clauses without error, and a replay sink binds them.
+    Filter filter;
+    ToolArgs args(tool->flags());
+    auto added = tool->add_clauses(args, filter);
+    EXPECT_TRUE(added.has_value()) << name << ": " << added.error().message;
+  }
+}
+
+TEST(Registry, DecodeRefusesWhatIsNotARecord) {
+  for (const Tool* tool : all_tools()) {
+    ToolArgs args(tool->flags());
+    EXPECT_FALSE(tool->decode({}, args).has_value()) << tool->info().name;
+    std::vector<std::byte> zeros(64);
+    EXPECT_FALSE(tool->decode(zeros, args).has_value()) << tool->info().name;
+  }
+}
+
+// The SEC() prefixes libbpf gives each hook type's programs.
+std::vector<std::string_view> section_prefixes(Hook h) {
+  switch (h) {
+    case Hook::tracepoint: return {"tracepoint", "tp"};
+    case Hook::raw_tp: return {"raw_tracepoint", "raw_tp"};
+    case Hook::tp_btf: return {"tp_btf"};
+    case Hook::kprobe: return {"kprobe", "kretprobe", "ksyscall", "kretsyscall", "kprobe.multi",
+                               "kretprobe.multi"};
+    case Hook::fentry: return {"fentry", "fexit", "fmod_ret", "fentry.s", "fexit.s", "fmod_ret.s"};
+    case Hook::tc: return {"tc", "classifier", "tcx"};
+    case Hook::cgroup_skb: return {"cgroup_skb"};
+    case Hook::perf_event: return {"perf_event"};
+    case Hook::btf:
+    case Hook::ringbuf: return {};  // kernel features, not program types
+  }
+  return {};
+}
+
+bool section_fits(std::string_view section, Hook h) {
+  for (std::string_view p : section_prefixes(h))
+    if (section == p || (section.starts_with(p) && section.substr(p.size()).starts_with("/")))
+      return true;
+  return false;
+}
+
+struct ObjectCloser {
+  void operator()(bpf_object* o) const { bpf_object__close(o); }
+};
+
+TEST(Registry, AlternativesNameProgramsOfTheirHookType) {
+  for (const Tool* tool : all_tools()) {
+    std::string name(tool->info().name);
+    ASSERT_FALSE(tool->hooks().empty()) << name << " has no hook alternative";
+    std::string path = std::string(KSCOPE_PROBES_DIR) + "/" + name + ".bpf.o";
+    std::unique_ptr<bpf_object, ObjectCloser> obj(bpf_object__open_file(path.c_str(), nullptr));
+    ASSERT_NE(obj, nullptr) << "open " << path << ": " << std::strerror(errno);
+
+    std::set<std::string> used;  // programs some alternative loads
+    std::set<std::string_view> alt_names;
+    for (const HookAlternative& alt : tool->hooks()) {
+      EXPECT_FALSE(alt.name.empty()) << name;
+      EXPECT_TRUE(alt_names.insert(alt.name).second) << name << ": two alternatives " << alt.name;
+      EXPECT_FALSE(alt.attach_points.empty()) << name << " " << alt.name;
+      EXPECT_FALSE(alt.programs.empty()) << name << " " << alt.name;
+      EXPECT_FALSE(section_prefixes(alt.hook).empty())
+          << name << " " << alt.name << ": " << hook_name(alt.hook) << " is not a program type";
+      for (const std::string& prog_name : alt.programs) {
+        bpf_program* prog = bpf_object__find_program_by_name(obj.get(), prog_name.c_str());
+        ASSERT_NE(prog, nullptr) << name << " " << alt.name << ": no program " << prog_name
+                                 << " in " << path;
+        EXPECT_EQ(bpf_program__name(prog), prog_name);
+        std::string_view section = bpf_program__section_name(prog);
+        EXPECT_TRUE(section_fits(section, alt.hook))
+            << name << " " << alt.name << ": " << prog_name << " is SEC(\"" << section
+            << "\"), not a " << hook_name(alt.hook) << " program";
+        used.insert(prog_name);
+      }
+    }
+    // A program no alternative names would never load: dead code, or a missing name.
+    bpf_program* prog = nullptr;
+    bpf_object__for_each_program(prog, obj.get())
+        EXPECT_TRUE(used.contains(bpf_program__name(prog)))
+        << name << ": program " << bpf_program__name(prog) << " is in no hook alternative";
+  }
+}
+
+}  // namespace
+}  // namespace kscope
