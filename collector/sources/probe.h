@@ -125,7 +125,13 @@ Result<std::unique_ptr<SkeletonProbe<T>>> load_probe(
       if (!why.empty()) log::warn("trace {}: using hook {} ({})", s.tool, alt->name, why);
       return probe;
     }
-    if (s.hook) return probe;
+    if (s.hook)
+      return fail(fmt::format("--hook {}: {}", alt->name, probe.error().message),
+                  probe.error().hint.empty()
+                      ? "leave --hook out to use the first hook that works; `kscope trace "
+                        "--list` shows which one that is"
+                      : probe.error().hint,
+                  probe.error().code);
     why += (why.empty() ? "" : "; ") + attempt_failed(*alt, probe.error());
   }
   s.filter->reset_claims();

@@ -77,12 +77,13 @@ struct LiveTool {
   std::unique_ptr<LiveProbe> probe;
 
   explicit LiveTool(std::string_view name) : tool(*find_tool(name)), args(tool.flags()) {}
-  Result<void> open(const std::string& hook, TaskFlags task = {},
-                    uint32_t ring_bytes = 16u << 20) {
+  Result<void> open(const std::optional<std::string>& hook, TaskFlags task = {},
+                    uint32_t ring_bytes = 16u << 20, Features* features = &Features::system()) {
     if (auto r = add_task_clauses(task, filter); !r) return r;
     if (auto r = tool.add_clauses(args, filter); !r) return r;
     ProbeSetup setup{.tool = tool.info().name, .filter = &filter, .hook = hook,
-                     .ring_bytes = ring_bytes, .wakeup_bytes = ring_bytes / 4};
+                     .ring_bytes = ring_bytes, .wakeup_bytes = ring_bytes / 4,
+                     .features = features};
     auto p = tool.open(setup, args);
     if (!p) return std::unexpected(p.error());
     probe = std::move(*p);
