@@ -193,9 +193,11 @@ int list_tools() {
     std::string why;
     for (const auto& a : row.alternatives) {
       if (&a == chosen) break;
-      why += fmt::format("{} missing ({}); ", a.alt->name, a.feature.reason);
+      why += fmt::format("{} skipped: {}; ", a.alt->name, a.feature.reason);
     }
-    why += fmt::format("{}: {}", chosen->alt->attach_points, chosen->feature.reason);
+    why += fmt::format("{} {} ({})", chosen->alt->name,
+                       why.empty() ? "is the first choice and works here" : "works here",
+                       chosen->alt->attach_points);
     fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", name, chosen->alt->name, why);
     fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", "", "", row.tool->info().summary);
   }

@@ -136,6 +136,20 @@ grep -qx 'Examples:' "$tmp/out" || fail "--help: no 'Examples:' line"
 grep -qx '  kscope trace exec -o json --count 10' "$tmp/out" || fail "--help: example missing"
 grep -q -- '--max-arg-len' "$tmp/out" || fail "--help: --max-arg-len not listed"
 
+# trace --list: every tool, with the hook it will use here (as root), or why it cannot say.
+rc=0
+timeout 60 "$kscope" trace --list >"$tmp/out" 2>"$tmp/err" || rc=$?
+[[ $rc -eq 0 ]] || fail "kscope trace --list: exit $rc: $(head -c 300 "$tmp/err")"
+for tool in exec exit open; do
+  if [[ $root -eq 1 ]]; then
+    grep -Eq "^$tool +tracepoint +tracepoint is the first choice and works here \(" "$tmp/out" ||
+      fail "trace --list: no '$tool tracepoint' line: $(cat "$tmp/out")"
+  else
+    grep -Eq "^$tool +\? +not probed: needs CAP_BPF" "$tmp/out" ||
+      fail "trace --list: no unprobed '$tool' line: $(cat "$tmp/out")"
+  fi
+done
+
 if [[ $failures -ne 0 ]]; then
   echo "$failures failure(s)" >&2
   exit 1
