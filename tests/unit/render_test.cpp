@@ -270,8 +270,12 @@ TEST(ShellWord, QuotedWhenNeeded) {
 
 // Shell operators and glob characters are quoted, so `grep 'a|b'` reads back as the same argv.
 TEST(ShellWord, ShellMetacharactersQuoted) {
-  for (std::string_view arg : {"a|b", "a;b", "a&b", "*.c", "a>b", "(x)", "#x", "~x", "a?"})
-    EXPECT_EQ(shell_word(arg), "'" + std::string(arg) + "'") << arg;
+  for (std::string_view arg : {"a|b", "a;b", "a&b", "*.c", "a>b", "(x)", "#x", "~x", "a?"}) {
+    // Built with append: GCC 12 at -O3 reports a false -Wrestrict in "'" + std::string(arg).
+    std::string quoted(1, '\'');
+    quoted.append(arg).push_back('\'');
+    EXPECT_EQ(shell_word(arg), quoted) << arg;
+  }
 }
 
 }  // namespace
