@@ -151,29 +151,33 @@ static __always_inline void on_exit(long ret)
 	ks_output(e, size);
 }
 
+/* A syscalls:sys_* record is laid out as struct syscall_trace_enter/exit, not as the
+ * raw_syscalls trace_event_raw_sys_enter/exit: CO-RE relocates the context's fields against
+ * the kernel, and the two differ wherever struct trace_entry does (PREEMPT_RT 6.1 makes it
+ * 12 bytes: the raw layout would read args[] 8 bytes too far and ret past the record). */
 SEC("tracepoint/syscalls/sys_enter_execve")
-int tp_enter_execve(struct trace_event_raw_sys_enter *ctx)
+int tp_enter_execve(struct syscall_trace_enter *ctx)
 {
 	on_enter((const void *)ctx->args[1]);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_execveat")
-int tp_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+int tp_enter_execveat(struct syscall_trace_enter *ctx)
 {
 	on_enter((const void *)ctx->args[2]);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_execve")
-int tp_exit_execve(struct trace_event_raw_sys_exit *ctx)
+int tp_exit_execve(struct syscall_trace_exit *ctx)
 {
 	on_exit(ctx->ret);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_execveat")
-int tp_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+int tp_exit_execveat(struct syscall_trace_exit *ctx)
 {
 	on_exit(ctx->ret);
 	return 0;

@@ -14,8 +14,9 @@ struct {
 	__uint(max_entries, 4096);
 } probe_ringbuf SEC(".maps");
 
+/* A syscalls:sys_enter_* record is struct syscall_trace_enter (probe_checklist.md, rule 10). */
 SEC("tracepoint/syscalls/sys_enter_getpid")
-int probe_tracepoint(struct trace_event_raw_sys_enter *ctx)
+int probe_tracepoint(struct syscall_trace_enter *ctx)
 {
 	return 0;
 }

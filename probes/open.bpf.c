@@ -77,8 +77,11 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret, __u16 syscal
 	ks_output(e, size);
 }
 
+/* The context is struct syscall_trace_exit, the record syscalls:sys_exit_* really has; the
+ * raw_syscalls layout (trace_event_raw_sys_exit) puts ret 8 bytes further on PREEMPT_RT 6.1,
+ * past the record, and the verifier refuses the attach. */
 SEC("tracepoint/syscalls/sys_exit_openat")
-int tp_exit_openat(struct trace_event_raw_sys_exit *ctx)
+int tp_exit_openat(struct syscall_trace_exit *ctx)
 {
 	on_exit((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), ctx->ret,
 		KS_OPEN_OPENAT);
@@ -86,7 +89,7 @@ int tp_exit_openat(struct trace_event_raw_sys_exit *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
-int tp_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+int tp_exit_openat2(struct syscall_trace_exit *ctx)
 {
 	on_exit((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), ctx->ret,
 		KS_OPEN_OPENAT2);

@@ -1,12 +1,15 @@
 // The tool registry's contract, for every tool in it (a new tool is checked without a new
 // test): unique names, usable hook alternatives, fields with unique keys and the common
 // header's, flags the CLI can build, and every program an alternative names present in the
-// tool's probe object with a SEC() of the alternative's hook type. The objects are opened
-// with libbpf without loading them: no privileges.
+// tool's probe object with a SEC() of the alternative's hook type; and every syscalls:sys_*
+// program of every probe object reads its context with the layout of that tracepoint. The
+// objects are opened with libbpf without loading them: no privileges.
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <initializer_list>
 #include <memory>
 #include <set>
@@ -151,6 +154,47 @@ TEST(Registry, AlternativesNameProgramsOfTheirHookType) {
         EXPECT_TRUE(used.contains(bpf_program__name(prog)))
         << name << ": program " << bpf_program__name(prog) << " is in no hook alternative";
   }
+}
+
+// The struct a program's context argument points to, from the object's BTF ("" if none).
+std::string context_struct(const btf* b, const char* prog_name) {
+  int id = btf__find_by_name_kind(b, prog_name, BTF_KIND_FUNC);
+  if (id < 0) return "";
+  const btf_type* proto = btf__type_by_id(b, btf__type_by_id(b, id)->type);
+  if (!btf_is_func_proto(proto) || btf_vlen(proto) < 1) return "";
+  const btf_type* ptr = btf__type_by_id(b, btf__resolve_type(b, btf_params(proto)[0].type));
+  if (!btf_is_ptr(ptr)) return "";
+  const btf_type* target = btf__type_by_id(b, btf__resolve_type(b, ptr->type));
+  return btf_is_struct(target) ? btf__name_by_offset(b, target->name_off) : "";
+}
+
+// A syscalls:sys_enter_* or sys_exit_* record is struct syscall_trace_enter/exit. The raw
+// tracepoints' trace_event_raw_sys_enter/exit differs where struct trace_entry does, and
+// CO-RE relocates against the kernel: on PREEMPT_RT 6.1 the raw layout reads args[] 8 bytes
+// too far and ret past the record (probe_checklist.md, rule 10).
+TEST(ProbeObjects, SyscallTracepointsUseTheSyscallRecordLayout) {
+  size_t checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(KSCOPE_PROBES_DIR)) {
+    std::string path = entry.path().string();
+    if (!path.ends_with(".bpf.o")) continue;
+    std::unique_ptr<bpf_object, ObjectCloser> obj(bpf_object__open_file(path.c_str(), nullptr));
+    ASSERT_NE(obj, nullptr) << "open " << path << ": " << std::strerror(errno);
+    const btf* b = bpf_object__btf(obj.get());
+    ASSERT_NE(b, nullptr) << path << " has no BTF";
+    bpf_program* prog = nullptr;
+    bpf_object__for_each_program(prog, obj.get()) {
+      std::string_view section = bpf_program__section_name(prog);
+      std::string_view event;
+      for (std::string_view p : {"tracepoint/syscalls/", "tp/syscalls/"})
+        if (section.starts_with(p)) event = section.substr(p.size());
+      if (event.empty()) continue;
+      std::string want = event.starts_with("sys_enter_") ? "syscall_trace_enter" : "syscall_trace_exit";
+      EXPECT_EQ(context_struct(b, bpf_program__name(prog)), want)
+          << path << ": " << bpf_program__name(prog) << " in SEC(\"" << section << "\")";
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 7u) << "exec's four, open's two and the feature probe's one";
 }
 
 }  // namespace
