@@ -11,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "common/core_fixes.bpf.h"
 #include "common/filter.bpf.h"
 #include "common/ringbuf.bpf.h"
 #include "common/syscall_nr.h"
@@ -102,7 +103,7 @@ static __always_inline __u32 read_old_args(__u64 argv, struct ks_exec_event *e)
 		 * restates the bound in the register the verifier checks. */
 		__u64 at = off;
 		asm volatile("%0 &= %1" : "+r"(at) : "i"(KS_EXEC_ARGS_SIZE - 1));
-		long len = bpf_probe_read_user_str(&e->args[at], want, arg);
+		long len = ks_read_user_str(&e->args[at], want, arg);
 		if (len <= 0)
 			break;
 		off += len;
