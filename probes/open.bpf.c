@@ -57,8 +57,10 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret, __u16 syscal
 		e->flags = how.flags;
 		e->mode = how.mode;
 	} else {
-		e->flags = PT_REGS_PARM3_SYSCALL(regs);
-		e->mode = PT_REGS_PARM4_SYSCALL(regs);
+		/* openat(int dfd, const char *, int flags, umode_t mode): the kernel uses only the
+		 * low 32 bits of flags and 16 of mode, whatever the rest of the registers hold. */
+		e->flags = (__u32)PT_REGS_PARM3_SYSCALL(regs);
+		e->mode = (__u16)PT_REGS_PARM4_SYSCALL(regs);
 	}
 	e->dfd = PT_REGS_PARM1_SYSCALL(regs);
 	long len = bpf_probe_read_user_str(e->path, sizeof(e->path), path);

@@ -1,7 +1,8 @@
 /* open_known DIR EXPECTED
  *
- * Opens known paths under DIR with known flags and modes through openat and openat2, and
- * paths that fail with known errnos, writing one line per open to EXPECTED:
+ * Opens known paths under DIR with known flags and modes through openat and openat2 (two
+ * with garbage above openat's 32-bit flags and 16-bit mode in the registers), and paths that
+ * fail with known errnos, writing one line per open to EXPECTED:
  *   pid tid syscall dfd flags mode ret path      (tab-separated; flags and mode in decimal)
  * so a test can match every field a tracer reports. */
 #define _GNU_SOURCE
@@ -34,6 +35,16 @@ static void do_openat(int dfd, const char *path, int flags, unsigned mode)
 	int fd = do_openat_keep(dfd, path, flags, mode);
 
 	if (fd >= 0)
+		close(fd);
+}
+
+/* flags and mode as whole registers: openat's are an int and a umode_t, so the kernel (and
+ * a tracer) must ignore the garbage above them. EXPECTED gets the values the kernel uses. */
+static void do_openat_wide(const char *path, long flags, long mode)
+{
+	long fd = syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+
+	if (note("openat", AT_FDCWD, (int)flags, (unsigned short)mode, fd, path) >= 0)
 		close(fd);
 }
 
@@ -81,6 +92,10 @@ int main(int argc, char **argv)
 	snprintf(p, sizeof(p), "%s/openat2-new.txt", dir);
 	do_openat2(AT_FDCWD, p, O_WRONLY | O_CREAT, 0604);
 	close(dfd);
+
+	snprintf(p, sizeof(p), "%s/upper-bits.txt", dir);
+	do_openat_wide(p, 0xdead00000000L | O_WRONLY | O_CREAT, 0xbeef00000000L | 0xabc0000L | 0640);
+	do_openat_wide(p, 0xdead00000000L | O_RDONLY, 0xbeef00000000L);
 
 	/* a path as long as PATH_MAX allows: ENAMETOOLONG is not hit, the name is (ENOENT) */
 	size_t len = snprintf(p, sizeof(p), "%s/", dir);
