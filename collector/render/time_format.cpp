@@ -29,7 +29,10 @@ int64_t this_boot_wall_offset_ns() {
 
 void use_boot_wall_offset(int64_t offset_ns) { offset() = offset_ns; }
 
-int64_t boot_to_wall_ns(uint64_t boot_ns) { return static_cast<int64_t>(boot_ns) + offset(); }
+// Wraps rather than overflows: a corrupt record's timestamp still renders (as a wrong time).
+int64_t boot_to_wall_ns(uint64_t boot_ns) {
+  return static_cast<int64_t>(boot_ns + static_cast<uint64_t>(offset().load()));
+}
 
 std::string_view time_of_day(uint64_t boot_ns) {
   // localtime_r is slow enough to matter in a storm: convert once per second.
@@ -37,8 +40,8 @@ std::string_view time_of_day(uint64_t boot_ns) {
   static thread_local char cached[9];
   time_t sec = boot_to_wall_ns(boot_ns) / 1'000'000'000;
   if (sec != cached_sec) {
-    tm t;
-    localtime_r(&sec, &t);
+    tm t{};
+    localtime_r(&sec, &t);  // leaves t zeroed for a time it cannot represent
     strftime(cached, sizeof(cached), "%H:%M:%S", &t);
     cached_sec = sec;
   }
@@ -48,7 +51,7 @@ std::string_view time_of_day(uint64_t boot_ns) {
 std::string rfc3339(uint64_t boot_ns) {
   int64_t wall = boot_to_wall_ns(boot_ns);
   time_t sec = wall / 1'000'000'000;
-  tm t;
+  tm t{};
   gmtime_r(&sec, &t);
   char date[32];
   strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &t);

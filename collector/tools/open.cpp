@@ -110,7 +110,7 @@ const F kFields[] = {
     {{"fd", "FD", 4, FieldType::integer},
      [](const OpenEvent& e) { return int_value(e.ret >= 0 ? e.ret : -1); }},
     {{"errno", "ERR", 7, FieldType::errno_code},
-     [](const OpenEvent& e) { return int_value(e.ret < 0 ? -e.ret : 0); }},
+     [](const OpenEvent& e) { return int_value(e.ret < 0 ? -int64_t{e.ret} : 0); }},
     {{"flags", "FLAGS", 24, FieldType::flags, open_flags},
      [](const OpenEvent& e) { return uint_value(e.flags); }},
     {{"mode", "MODE", 5, FieldType::octal}, [](const OpenEvent& e) { return uint_value(e.mode); }},
