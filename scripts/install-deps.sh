@@ -16,6 +16,10 @@ packages=(
   libfmt-dev libcli11-dev libboost-dev prometheus-cpp-dev
   # tests
   libgtest-dev libgmock-dev python3 iproute2 util-linux
+  # the fuzz tier: libFuzzer; clang >= 19 compiles libstdc++ 12's <expected>
+  clang-19 libclang-rt-19-dev
+  # the vm tier: QEMU, and what its initramfs is made of
+  qemu-system-x86 busybox-static cpio
   # benchmarks: the peers kscope is measured against
   libbpf-tools bpftrace
 )
@@ -24,11 +28,35 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+export DEBIAN_FRONTEND=noninteractive
+updated=0
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  apt-get update -qq && updated=1
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# The vm tier boots Debian's 6.1 kernels (generic, cloud, PREEMPT_RT), which have kprobes
+# and fentry. They are unpacked, not installed: nothing changes this machine's boot.
+# Each flavour's directory keeps the package it came from; a newer ABI replaces it.
+vm_kernels=/var/lib/kscope/vm-kernels
+for flavour in amd64 cloud-amd64 rt-amd64; do
+  dir=$vm_kernels/$flavour
+  [ -f "$dir/package" ] && [ "$updated" = 0 ] && continue  # unpacked before; no new lists
+  pkg=$(apt-cache depends "linux-image-$flavour" 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -1)
+  if [ -z "$pkg" ] && [ "$updated" = 0 ]; then
+    apt-get update -qq && updated=1
+    pkg=$(apt-cache depends "linux-image-$flavour" | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -1)
+  fi
+  [ -n "$pkg" ] || { echo "install-deps: no linux-image-$flavour in the archive" >&2; exit 1; }
+  [ "$(cat "$dir/package" 2>/dev/null)" = "$pkg" ] && continue
+  echo "install-deps: unpacking $pkg into $dir for the vm tier"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq "$pkg" 2>/dev/null)
+  rm -rf "$dir" && mkdir -p "$dir"
+  dpkg-deb -x "$tmp"/*.deb "$dir"
+  rm -rf "$tmp"
+  echo "$pkg" >"$dir/package"
+done
