@@ -99,7 +99,8 @@ TraceOptions trace_options(const CommonFlags& f) {
 }
 
 void print_summary(std::string_view tool, const TraceStats& s) {
-  fmt::print(stderr, "kscope: trace {}: {} events shown, {} lost{}{}{}{}\n", tool, s.shown, s.lost,
+  fmt::print(stderr, "kscope: trace {}: {} events shown, {} lost{}{}{}{}{}\n", tool, s.shown,
+             s.lost, s.missed ? fmt::format(", {} missed", s.missed) : "",
              s.partial ? fmt::format(", {} partly read", s.partial) : "",
              s.malformed ? fmt::format(", {} malformed", s.malformed) : "",
              s.signal ? fmt::format(" (stopped by signal {})", s.signal) : "",

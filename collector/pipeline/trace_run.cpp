@@ -31,28 +31,48 @@ void TraceSinkBase::finish() {
   if (stop_) stop_();
 }
 
-void TraceSinkBase::report_lost(uint64_t total) {
-  if (total <= stats_.lost) return;
-  uint64_t delta = total - stats_.lost;
-  stats_.lost = total;
-  if (options_.format == Format::json) {
-    JsonWriter j(out_.buffer());
-    j.begin_object().member("type", "lost").member("lost", delta).member("total_lost", total);
+namespace {
+
+// One growth of a kernel counter: {"type":"lost","lost":N,"total_lost":T} in the stream, or a
+// warning on stderr in table mode.
+void report_growth(const TraceOptions& options, Output& out, std::string_view kind,
+                   uint64_t& seen, uint64_t total, std::string_view why) {
+  if (total <= seen) return;
+  uint64_t delta = total - seen;
+  seen = total;
+  if (options.format == Format::json) {
+    JsonWriter j(out.buffer());
+    std::string total_key = fmt::format("total_{}", kind);
+    j.begin_object().member("type", kind).member(kind, delta).member(total_key, total);
     j.end_object().end_line();
   } else {
-    log::warn("{} events lost: the ring buffer was full (raise --buffer-size, or filter more)",
-              delta);
+    log::warn("{} events {}: {}", delta, kind, why);
   }
+}
+
+}  // namespace
+
+void TraceSinkBase::report_lost(uint64_t total) {
+  report_growth(options_, out_, "lost", stats_.lost, total,
+                "the ring buffer was full (raise --buffer-size, or filter more)");
+}
+
+void TraceSinkBase::report_missed(uint64_t total) {
+  report_growth(options_, out_, "missed", stats_.missed, total,
+                "the kernel skipped the probe while another run of it held the CPU");
 }
 
 Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOptions& options) {
   auto rb = RingBuffer::create(probe.events_fd(), sink);
   if (!rb) return std::unexpected(rb.error());
   std::optional<Error> lost_error;
-  auto check_lost = [&] {
+  auto check_counters = [&] {
     auto lost = read_percpu_sum(probe.lost_fd());
     if (lost) sink.report_lost(*lost);
     else if (!lost_error) lost_error = lost.error();
+    auto missed = probe.missed();
+    if (missed) sink.report_missed(*missed);
+    else if (!lost_error) lost_error = missed.error();
   };
   std::optional<Session> session;
   auto flush = [&] {
@@ -64,7 +84,7 @@ Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOp
   };
   session.emplace(*rb, SessionOptions{.tick = std::chrono::milliseconds(100), .duration = options.duration},
                   [&] {
-                    check_lost();
+                    check_counters();
                     flush();
                   },
                   flush);

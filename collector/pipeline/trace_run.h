@@ -29,6 +29,7 @@ struct TraceStats {
   uint64_t filtered = 0;   // decoded but not wanted
   uint64_t malformed = 0;  // records that failed to decode
   uint64_t lost = 0;       // failed ring buffer writes in the kernel
+  uint64_t missed = 0;     // probe runs the kernel's recursion guard skipped
   uint64_t partial = 0;    // shown events the probe could only partly read (flagged in them)
   int signal = 0;          // the signal that ended the run, or 0
   bool output_closed = false;  // the reader of stdout went away (`kscope trace exec | head`)
@@ -39,8 +40,9 @@ class TraceSinkBase : public RecordSink {
   TraceSinkBase(const TraceOptions& options, Output& out) : options_(options), out_(out) {}
 
   void on_record(std::span<const std::byte> record) final;
-  // Reports a growth of the kernel's lost counter: a JSON record in the stream, or a warning.
+  // Report a growth of the kernel's counters: a JSON record in the stream, or a warning.
   void report_lost(uint64_t total);
+  void report_missed(uint64_t total);
   void set_stop(std::function<void()> stop) { stop_ = std::move(stop); }
   void set_recorder(RecordWriter* w) { recorder_ = w; }
   virtual void header() = 0;

@@ -1,6 +1,9 @@
 #include "sources/probe.h"
 
+#include <bpf/bpf.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 namespace kscope {
 
@@ -11,6 +14,22 @@ Result<void> validate_ring_bytes(uint64_t bytes) {
                             page, 1ull << 30),
                 "for example --buffer-size 16777216 (16 MiB)");
   return {};
+}
+
+Result<uint64_t> recursion_misses(const bpf_object* obj) {
+  uint64_t total = 0;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    int fd = bpf_program__fd(prog);
+    if (fd < 0) continue;  // not loaded: another hook alternative's program
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
+      return fail(fmt::format("read the run counters of program {}: {}", bpf_program__name(prog),
+                              std::strerror(errno)));
+    total += info.recursion_misses;
+  }
+  return total;
 }
 
 std::string attempt_failed(const HookAlternative& alt, const Error& e) {

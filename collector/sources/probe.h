@@ -29,8 +29,15 @@ class LiveProbe {
   virtual ~LiveProbe() = default;
   virtual int events_fd() const = 0;  // the ring buffer
   virtual int lost_fd() const = 0;    // per-CPU count of failed ring buffer writes
+  // Runs of the probe's programs the kernel skipped: its recursion guard turns away a
+  // program while another run of it holds the CPU (a trampoline preempted on PREEMPT_RT,
+  // a tracepoint hit from inside a probe). 0 where the kernel does not count them.
+  virtual Result<uint64_t> missed() const = 0;
   virtual const HookAlternative& hook() const = 0;
 };
+
+// The sum of bpf_prog_info.recursion_misses (5.12+) over the loaded programs of `obj`.
+Result<uint64_t> recursion_misses(const bpf_object* obj);
 
 template <class T>
 class SkeletonProbe final : public LiveProbe {
@@ -39,6 +46,7 @@ class SkeletonProbe final : public LiveProbe {
       : skel_(std::move(skel)), hook_(hook) {}
   int events_fd() const override { return object::map_fd(skel_.object(), "events"); }
   int lost_fd() const override { return object::map_fd(skel_.object(), "lost_events"); }
+  Result<uint64_t> missed() const override { return recursion_misses(skel_.object()); }
   const HookAlternative& hook() const override { return hook_; }
   T* skeleton() const { return skel_.get(); }
 

@@ -96,6 +96,7 @@ struct LiveTool {
     return true;
   }
   unsigned long long lost() const { return read_percpu_sum(probe->lost_fd()).value_or(~0ull); }
+  unsigned long long missed() const { return probe->missed().value_or(~0ull); }
 };
 
 // Keeps every record the probe delivers, decoded by its tool.

@@ -286,6 +286,23 @@ TEST_F(ReplayTest, ReportLostJson) {
   EXPECT_EQ(s->stats().lost, 8u);
 }
 
+// Missed runs (the kernel's recursion guard) are their own record, beside lost writes.
+TEST_F(ReplayTest, ReportMissedJsonBesideLost) {
+  TraceOptions options{.format = Format::json};
+  Captured c;
+  auto s = sink("exit", options, c);
+  s->report_missed(2);
+  s->report_lost(1);
+  s->report_missed(2);  // unchanged: no line
+  s->report_missed(3);
+  EXPECT_EQ(c.text(),
+            "{\"type\":\"missed\",\"missed\":2,\"total_missed\":2}\n"
+            "{\"type\":\"lost\",\"lost\":1,\"total_lost\":1}\n"
+            "{\"type\":\"missed\",\"missed\":1,\"total_missed\":3}\n");
+  EXPECT_EQ(s->stats().missed, 3u);
+  EXPECT_EQ(s->stats().lost, 1u);
+}
+
 TEST_F(ReplayTest, ReportLostTableGoesToTheLogNotTheTable) {
   TraceOptions options{.format = Format::table};
   Captured c;

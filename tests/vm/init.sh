@@ -20,7 +20,7 @@ out=/dev/ttyS1
   echo "kscope-vm: kernel $(uname -r), $(nproc) CPUs"
   /kscope/kscope doctor
   echo "kscope-vm: privileged tier"
-  /kscope/kscope_privileged_tests --gtest_color=no ${tests:+--gtest_filter="$tests"}
+  /kscope/kscope_privileged_tests --gtest_color=no ${tests:+--gtest_filter="$tests"} ${gtest_args:-}
   echo "kscope-vm: exit $?"
 } >"$out" 2>&1
 sync

@@ -9,6 +9,8 @@
 #
 # FLAVOUR is amd64, cloud-amd64 or rt-amd64: the kernel scripts/install-deps.sh unpacked into
 # /var/lib/kscope/vm-kernels/FLAVOUR. Exit 77 (skipped) when that kernel or QEMU is missing.
+# KSCOPE_VM_GTEST_ARGS adds gtest flags (--gtest_repeat=10); KSCOPE_VM_KEEP=1 keeps the
+# initramfs and both serial logs in /tmp/kscope-vm.*.
 set -euo pipefail
 
 flavour=$1 kscope=$2 tests_bin=$3 testprogs=$(realpath "$4") filter=${5:-}
@@ -66,6 +68,7 @@ done < <(for f in "$kscope" "$tests_bin" "$testprogs"/* "${host_tools[@]}"; do
 {
   echo "export LD_LIBRARY_PATH=$(printf '%s\n' "${libdirs[@]}" | sort -u | paste -sd:)"
   echo "tests='$filter'"
+  echo "gtest_args='${KSCOPE_VM_GTEST_ARGS:-}'"
   echo "modules='${modules[*]}'"
 } >"$root/vm.env"
 
