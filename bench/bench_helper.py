@@ -179,18 +179,21 @@ def exec_match(kind, output, expected_path, target):
             ret_exact += 1
         if (ev["ppid"], ev["uid"], ev["comm"]) == (e["ppid"], e["uid"], e["comm"]):
             fields_exact += 1
+        # argv_path_exact: the argv with the exec'd path in place of argv[0], execsnoop's
+        # form; counted by the same rule for every tracer.
+        path = exec_path(e, target, expected_path)
         if kind == "kscope":
             if ev["args"] == e["argv"]:
                 argv_exact += 1
-                argv_path_exact += 1
             elif ev["truncated"] and ev["args"] and len(ev["args"]) <= len(e["argv"]) and all(
                     a == b or b.startswith(a) or (a.endswith("...") and b.startswith(a[:-3]))
                     for a, b in zip(ev["args"], e["argv"])):
                 cut_flagged += 1
+            if path is not None and ev["args"] == [path] + e["argv"][1:]:
+                argv_path_exact += 1
         else:
             if ev["args"] == " ".join(e["argv"]):
                 argv_exact += 1
-            path = exec_path(e, target, expected_path)
             if path is not None and ev["args"] == " ".join([path] + e["argv"][1:]):
                 argv_path_exact += 1
     print(caught, argv_exact, argv_path_exact, cut_flagged, ret_exact, fields_exact, dups)
