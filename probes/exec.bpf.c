@@ -4,13 +4,15 @@
  * The enter hook remembers the argv pointer; the exit hook emits. A successful exec has
  * replaced the old memory, so its argv is read from the new mm's argument area (what
  * /proc/PID/cmdline shows); a failed one still has the caller's argv to walk.
- * Hook alternatives (user space enables one set): syscalls tracepoints, or tp_btf on the raw
- * sys_enter/sys_exit tracepoints filtered by syscall number. */
+ * Hook alternatives (user space enables one set): syscalls tracepoints (with
+ * sched_process_exec for the execs they cannot see return), or tp_btf on the raw
+ * sys_enter/sys_exit tracepoints filtered by syscall number, 32-bit syscalls included. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "common/compat.bpf.h"
 #include "common/core_fixes.bpf.h"
 #include "common/filter.bpf.h"
 #include "common/ringbuf.bpf.h"
@@ -24,11 +26,17 @@ const volatile __u32 max_args = 128;
 const volatile __u32 max_arg_len = 1024;
 const volatile __u32 include_failed = 0; /* --failed, as execsnoop -x */
 
+struct exec_argv_value {
+	__u64 argv;   /* user pointer to the argv array */
+	__u32 compat; /* a 32-bit syscall's: 4-byte pointers */
+	__u32 pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 10240);
-	__type(key, __u32);   /* tid */
-	__type(value, __u64); /* user argv pointer */
+	__type(key, __u32); /* tid */
+	__type(value, struct exec_argv_value);
 } exec_argv SEC(".maps");
 
 /* Too big for the 512-byte stack, and for a per-CPU map's 32 KiB value limit: an array with
@@ -47,12 +55,12 @@ struct {
 	__type(value, struct exec_scratch_value);
 } exec_scratch SEC(".maps");
 
-static __always_inline void on_enter(const void *argv)
+static __always_inline void on_enter(__u64 argv, int compat)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 ptr = (__u64)argv;
+	struct exec_argv_value v = {.argv = argv, .compat = compat};
 
-	bpf_map_update_elem(&exec_argv, &tid, &ptr, BPF_ANY);
+	bpf_map_update_elem(&exec_argv, &tid, &v, BPF_ANY);
 }
 
 /* After a successful exec: the NUL-separated strings between mm->arg_start and arg_end. */
@@ -74,14 +82,19 @@ static __always_inline __u32 read_new_args(struct task_struct *task, struct ks_e
 
 /* After a failed exec: the caller's argv, one string at a time, each cut one byte past
  * max_arg_len so that user space can tell a cut argument from one of exactly that length. */
-static __always_inline __u32 read_old_args(__u64 argv, struct ks_exec_event *e)
+static __always_inline __u32 read_old_args(const struct exec_argv_value *v, struct ks_exec_event *e)
 {
+	/* A 32-bit caller's argv holds 4-byte pointers; read into a zeroed __u64 they come out
+	 * zero-extended. Computed without a branch: two sizes would double the states the
+	 * verifier walks through the loop. */
+	__u64 ptr_size = 8 - ((v->compat & 1) << 2);
+	__u64 argv = v->argv;
 	__u64 off = 0;
 
 	for (int i = 0; i < KS_EXEC_MAX_ARGS; i++) {
-		const char *arg = NULL;
+		__u64 arg = 0;
 
-		if (bpf_probe_read_user(&arg, sizeof(arg), (void *)(argv + i * sizeof(arg))) || !arg)
+		if (bpf_probe_read_user(&arg, ptr_size, (void *)(argv + i * ptr_size)) || !arg)
 			break;
 		if (i >= max_args) {
 			e->flags |= KS_EXEC_MORE_ARGS;
@@ -103,7 +116,7 @@ static __always_inline __u32 read_old_args(__u64 argv, struct ks_exec_event *e)
 		 * restates the bound in the register the verifier checks. */
 		__u64 at = off;
 		asm volatile("%0 &= %1" : "+r"(at) : "i"(KS_EXEC_ARGS_SIZE - 1));
-		long len = ks_read_user_str(&e->args[at], want, arg);
+		long len = ks_read_user_str(&e->args[at], want, (const void *)arg);
 		if (len <= 0)
 			break;
 		off += len;
@@ -118,15 +131,17 @@ static __always_inline __u32 read_old_args(__u64 argv, struct ks_exec_event *e)
 static __always_inline void on_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 *argvp = bpf_map_lookup_elem(&exec_argv, &tid);
-	__u64 argv = argvp ? *argvp : 0;
+	struct exec_argv_value *found = bpf_map_lookup_elem(&exec_argv, &tid);
+	struct exec_argv_value entry = {};
 	__u32 cpu = bpf_get_smp_processor_id();
 
-	if (argvp)
+	if (found) {
+		entry = *found;
 		bpf_map_delete_elem(&exec_argv, &tid);
+	}
 	/* A failed exec needs the argv seen at entry; a successful one reads its new mm. A
 	 * thread that execs takes over the leader's pid, so only failures need the entry. */
-	if (ret < 0 && !argv)
+	if (ret < 0 && !entry.argv)
 		return;
 	if (ret < 0 && !include_failed)
 		return;
@@ -143,7 +158,7 @@ static __always_inline void on_exit(long ret)
 	e->ns_tgid = ks_ns_tgid(task);
 	e->ret = ret;
 	e->flags = 0;
-	e->args_size = ret == 0 ? read_new_args(task, e) : read_old_args(argv, e);
+	e->args_size = ret == 0 ? read_new_args(task, e) : read_old_args(&entry, e);
 
 	__u64 size = offsetof(struct ks_exec_event, args) + e->args_size;
 	if (size > sizeof(*e))
@@ -159,14 +174,14 @@ static __always_inline void on_exit(long ret)
 SEC("tracepoint/syscalls/sys_enter_execve")
 int tp_enter_execve(struct syscall_trace_enter *ctx)
 {
-	on_enter((const void *)ctx->args[1]);
+	on_enter(ctx->args[1], 0); /* the syscalls tracepoints see no 32-bit syscall */
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_execveat")
 int tp_enter_execveat(struct syscall_trace_enter *ctx)
 {
-	on_enter((const void *)ctx->args[2]);
+	on_enter(ctx->args[2], 0);
 	return 0;
 }
 
@@ -184,13 +199,30 @@ int tp_exit_execveat(struct syscall_trace_exit *ctx)
 	return 0;
 }
 
+/* An exec that loads a 32-bit program returns through the compat path, for which
+ * syscalls:sys_exit_* never fires (the syscall has become a 32-bit one: TS_COMPAT is set);
+ * the tracepoint alternative reports it here, where it has already succeeded. Every other
+ * exec returns through sys_exit_execve or sys_exit_execveat. */
+SEC("tracepoint/sched/sched_process_exec")
+int tp_sched_process_exec(void *ctx)
+{
+	if (ks_compat_syscall())
+		on_exit(0);
+	return 0;
+}
+
+/* The raw hooks see 32-bit syscalls too: each is matched with its own ABI's numbers and
+ * argument registers (compat.bpf.h). */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(btf_sys_enter, struct pt_regs *regs, long id)
 {
-	if (id == KS_NR_execve)
-		on_enter((const void *)PT_REGS_PARM2_SYSCALL(regs));
-	else if (id == KS_NR_execveat)
-		on_enter((const void *)PT_REGS_PARM3_SYSCALL(regs));
+	if (!KS_SYSCALL_MAY_BE(id, execve) && !KS_SYSCALL_MAY_BE(id, execveat))
+		return 0;
+	int compat = ks_compat_syscall();
+	if (KS_SYSCALL_IS(id, compat, execve))
+		on_enter(ks_syscall_arg(regs, 1, compat), compat);
+	else if (KS_SYSCALL_IS(id, compat, execveat))
+		on_enter(ks_syscall_arg(regs, 2, compat), compat);
 	return 0;
 }
 
@@ -199,7 +231,10 @@ int BPF_PROG(btf_sys_exit, struct pt_regs *regs, long ret)
 {
 	long id = KS_REGS_SYSCALL_NR(regs);
 
-	if (id == KS_NR_execve || id == KS_NR_execveat)
+	if (!KS_SYSCALL_MAY_BE(id, execve) && !KS_SYSCALL_MAY_BE(id, execveat))
+		return 0;
+	int compat = ks_compat_syscall();
+	if (KS_SYSCALL_IS(id, compat, execve) || KS_SYSCALL_IS(id, compat, execveat))
 		on_exit(ret);
 	return 0;
 }

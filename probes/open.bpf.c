@@ -4,12 +4,14 @@
  * Built for event storms: one hook per open (at exit, where the arguments are still in the
  * saved registers), the task and --failed filters before any copy, only the path's own
  * bytes copied into the ring buffer, and no consumer wake-up per event. Hook alternatives:
- * the syscalls exit tracepoints, or tp_btf on the raw sys_exit filtered by syscall number. */
+ * the syscalls exit tracepoints, or tp_btf on the raw sys_exit filtered by syscall number,
+ * which sees 32-bit syscalls too. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "common/compat.bpf.h"
 #include "common/filter.bpf.h"
 #include "common/ringbuf.bpf.h"
 #include "common/syscall_nr.h"
@@ -37,8 +39,9 @@ static __always_inline int prefix_matches(const char *path)
 }
 
 /* The syscall's arguments are still in the task's saved user registers at exit, so one exit
- * hook does the work of an enter/exit pair and no per-thread map is needed. */
-static __always_inline void on_exit(struct pt_regs *regs, long ret, __u16 syscall)
+ * hook does the work of an enter/exit pair and no per-thread map is needed. compat: a 32-bit
+ * syscall, whose arguments are in other registers (compat.bpf.h). */
+static __always_inline void on_exit(struct pt_regs *regs, long ret, __u16 syscall, int compat)
 {
 	__u32 zero = 0;
 
@@ -49,20 +52,20 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret, __u16 syscal
 	struct ks_open_event *e = bpf_map_lookup_elem(&open_scratch, &zero);
 	if (!e)
 		return;
-	const char *path = (const char *)PT_REGS_PARM2_SYSCALL(regs);
+	const char *path = (const char *)ks_syscall_arg(regs, 1, compat);
 	if (syscall == KS_OPEN_OPENAT2) {
 		struct open_how how = {};
 
-		bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_SYSCALL(regs));
+		bpf_probe_read_user(&how, sizeof(how), (void *)ks_syscall_arg(regs, 2, compat));
 		e->flags = how.flags;
 		e->mode = how.mode;
 	} else {
 		/* openat(int dfd, const char *, int flags, umode_t mode): the kernel uses only the
 		 * low 32 bits of flags and 16 of mode, whatever the rest of the registers hold. */
-		e->flags = (__u32)PT_REGS_PARM3_SYSCALL(regs);
-		e->mode = (__u16)PT_REGS_PARM4_SYSCALL(regs);
+		e->flags = (__u32)ks_syscall_arg(regs, 2, compat);
+		e->mode = (__u16)ks_syscall_arg(regs, 3, compat);
 	}
-	e->dfd = PT_REGS_PARM1_SYSCALL(regs);
+	e->dfd = ks_syscall_arg(regs, 0, compat);
 	long len = bpf_probe_read_user_str(e->path, sizeof(e->path), path);
 	if (len < 0)
 		len = 0;
@@ -85,8 +88,9 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret, __u16 syscal
 SEC("tracepoint/syscalls/sys_exit_openat")
 int tp_exit_openat(struct syscall_trace_exit *ctx)
 {
+	/* compat 0: the syscalls tracepoints never fire for a 32-bit syscall */
 	on_exit((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), ctx->ret,
-		KS_OPEN_OPENAT);
+		KS_OPEN_OPENAT, 0);
 	return 0;
 }
 
@@ -94,7 +98,7 @@ SEC("tracepoint/syscalls/sys_exit_openat2")
 int tp_exit_openat2(struct syscall_trace_exit *ctx)
 {
 	on_exit((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), ctx->ret,
-		KS_OPEN_OPENAT2);
+		KS_OPEN_OPENAT2, 0);
 	return 0;
 }
 
@@ -103,9 +107,12 @@ int BPF_PROG(btf_sys_exit, struct pt_regs *regs, long ret)
 {
 	long id = KS_REGS_SYSCALL_NR(regs);
 
-	if (id == KS_NR_openat)
-		on_exit(regs, ret, KS_OPEN_OPENAT);
-	else if (id == KS_NR_openat2)
-		on_exit(regs, ret, KS_OPEN_OPENAT2);
+	if (!KS_SYSCALL_MAY_BE(id, openat) && !KS_SYSCALL_MAY_BE(id, openat2))
+		return 0;
+	int compat = ks_compat_syscall();
+	if (KS_SYSCALL_IS(id, compat, openat))
+		on_exit(regs, ret, KS_OPEN_OPENAT, compat);
+	else if (KS_SYSCALL_IS(id, compat, openat2))
+		on_exit(regs, ret, KS_OPEN_OPENAT2, compat);
 	return 0;
 }

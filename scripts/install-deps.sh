@@ -16,6 +16,7 @@ packages=(
   libfmt-dev libcli11-dev libboost-dev prometheus-cpp-dev
   # tests
   libgtest-dev libgmock-dev python3 iproute2 util-linux
+  gcc-multilib  # abi_known32: the privileged tests' 32-bit (ia32) task
   # the fuzz tier: libFuzzer; clang >= 19 compiles libstdc++ 12's <expected>
   clang-19 libclang-rt-19-dev
   # the vm tier: QEMU, and what its initramfs is made of

@@ -141,12 +141,14 @@ const Tool& exec_tool() {
       .info = {"exec", "every execve/execveat: pid, ppid, uid, result and the full argv",
                {"kscope trace exec --failed --max-args 32", "kscope trace exec -o json --count 10"}},
       .flags = kFlags,
-      // The per-syscall tracepoints fire only for the syscalls traced; the raw sys_enter/exit
-      // fallback sees every syscall and filters by number, for kernels built without
-      // CONFIG_FTRACE_SYSCALLS.
+      // The per-syscall tracepoints fire only for the syscalls traced, but never for a 32-bit
+      // one: sched_process_exec reports the execs that load a 32-bit program. The raw
+      // sys_enter/exit fallback sees every syscall, 32-bit ones too, and filters by number,
+      // for kernels built without CONFIG_FTRACE_SYSCALLS.
       .hooks = {{"tracepoint", Hook::tracepoint,
-                 {"tp_enter_execve", "tp_enter_execveat", "tp_exit_execve", "tp_exit_execveat"},
-                 "syscalls:sys_{enter,exit}_{execve,execveat}", {}},
+                 {"tp_enter_execve", "tp_enter_execveat", "tp_exit_execve", "tp_exit_execveat",
+                  "tp_sched_process_exec"},
+                 "syscalls:sys_{enter,exit}_{execve,execveat}, sched:sched_process_exec", {}},
                 {"tp_btf", Hook::tp_btf, {"btf_sys_enter", "btf_sys_exit"},
                  "tp_btf sys_enter, sys_exit", {}}},
       .fields = kFields,

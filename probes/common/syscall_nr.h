@@ -1,5 +1,6 @@
 /* Syscall numbers for the raw sys_enter/sys_exit hooks, which see every syscall and filter
- * by number. Only the syscalls kscope traces. */
+ * by number. Only the syscalls kscope traces. A 32-bit (compat) syscall has numbers of its
+ * own, which mean other syscalls natively: compat.bpf.h tells the two apart. */
 #ifndef KSCOPE_SYSCALL_NR_H
 #define KSCOPE_SYSCALL_NR_H
 
@@ -8,12 +9,19 @@
 #define KS_NR_execve 59
 #define KS_NR_execveat 322
 #define KS_NR_openat2 437
+/* ia32 (arch/x86/entry/syscalls/syscall_32.tbl), for a 32-bit task or int $0x80. The ia32
+ * 59, 257 and 322 are oldolduname, remap_file_pages and timerfd_create. */
+#define KS_NR_COMPAT_openat 295
+#define KS_NR_COMPAT_execve 11
+#define KS_NR_COMPAT_execveat 358
+#define KS_NR_COMPAT_openat2 437
 #define KS_REGS_SYSCALL_NR(regs) ((regs)->orig_ax)
 #elif defined(__TARGET_ARCH_arm64)
 #define KS_NR_openat 56
 #define KS_NR_execve 221
 #define KS_NR_execveat 281
 #define KS_NR_openat2 437
+/* AArch32 syscalls are not traced (compat.bpf.h): no KS_NR_COMPAT_* numbers. */
 #define KS_REGS_SYSCALL_NR(regs) ((regs)->syscallno)
 #else
 #error "kscope: add this architecture's syscall numbers"

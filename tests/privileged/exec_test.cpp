@@ -2,6 +2,8 @@
 // empty argument, a 2000-byte argument, failing execs, another uid) and every field of
 // every exec must come back exactly, on each hook alternative this kernel supports.
 #include <map>
+#include <set>
+#include <tuple>
 
 #include "harness.h"
 
@@ -196,6 +198,54 @@ TEST_P(TraceExec, PidInsideItsOwnPidNamespace) {
   EXPECT_EQ(mine[0]->pid("pid").inner, 1u);
   EXPECT_NE(mine[0]->integer("pid"), 1);
   EXPECT_EQ(mine[0]->integer("ret"), 0);
+}
+
+// abi_known makes known execs natively; abi_known32 the same as a 32-bit task, which also
+// makes syscalls whose ia32 numbers are x86-64's execve (59) and execveat (322). Each hook
+// reports exactly the execs it can see (docs/tools.md), each with its argv, and never one of
+// those unrelated syscalls: tp_btf sees every exec, in the ABI it was made in; the syscalls
+// tracepoints see no 32-bit syscall, so of a 32-bit task only the execs that succeed (the
+// one that loads a 32-bit program through sched_process_exec, one that loads a 64-bit
+// program through sys_exit_execve).
+void expect_abi_known_execs(const std::string& hook, bool ia32) {
+  LiveTool live("exec");
+  live.args.set("--failed").on = true;
+  auto opened = live.open(hook);
+  ASSERT_TRUE(opened) << opened.error().message;
+  AbiKnown run = run_abi_known(live, ia32);
+  ASSERT_GT(run.lines.size(), 4u);
+
+  bool sees_ia32_syscalls = hook == "tp_btf";
+  using Exec = std::tuple<int64_t, int64_t, std::vector<std::string>>;  // pid, ret, argv
+  std::vector<Exec> want = {{run.pid(), 0, run.argv}};  // the exec that started it
+  std::set<int64_t> pids = {run.pid()};
+  for (const auto& l : run.lines) {
+    if (l.at(1) != "exec") continue;
+    Exec x{std::stol(l.at(0)), std::stol(l.at(2)), split(l.at(3), '\x1f')};
+    pids.insert(std::get<0>(x));
+    if (!ia32 || std::get<1>(x) == 0 || sees_ia32_syscalls) want.push_back(x);
+  }
+  std::vector<Exec> got;
+  for (const auto& e : run.events)
+    if (pids.contains(e.integer("pid")))
+      got.emplace_back(e.integer("pid"), e.integer("ret"), e.argv("args").args);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(want.size(), ia32 && !sees_ia32_syscalls ? 3u : 5u);
+  EXPECT_EQ(live.lost(), 0u);
+  EXPECT_EQ(run.malformed, 0u);
+}
+
+TEST_P(TraceExec, NativeExecsOfAbiKnown) {
+  KSCOPE_REQUIRE_PRIVILEGES();
+  KSCOPE_REQUIRE_HOOK("exec", GetParam());
+  expect_abi_known_execs(GetParam(), /*ia32=*/false);
+}
+
+TEST_P(TraceExec, ThirtyTwoBitTaskExecsInTheirOwnAbi) {
+  KSCOPE_REQUIRE_PRIVILEGES();
+  KSCOPE_REQUIRE_HOOK("exec", GetParam());
+  KSCOPE_REQUIRE_IA32();
+  expect_abi_known_execs(GetParam(), /*ia32=*/true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Hooks, TraceExec, ::testing::ValuesIn(hook_names("exec")), hook_param_name);

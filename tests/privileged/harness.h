@@ -1,6 +1,7 @@
-// Shared by the privileged tests: the privilege and hook checks that skip with a reason, a
-// live probe of any registered tool, a sink that keeps its decoded events, the testprog
-// runner that drains a probe's ring buffer while the program runs, and TSV parsing.
+// Shared by the privileged tests: the privilege, hook and ia32 checks that skip with a
+// reason, a live probe of any registered tool, a sink that keeps its decoded events, the
+// testprog runner that drains a probe's ring buffer while the program runs, TSV parsing, and
+// abi_known (native or ia32) run under a probe.
 #pragma once
 
 #include <spawn.h>
@@ -8,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -150,6 +153,58 @@ inline std::vector<std::vector<std::string>> read_tsv(const std::string& path) {
   std::string line;
   while (std::getline(in, line)) rows.push_back(split(line, '\t'));
   return rows;
+}
+
+// Why no 32-bit program can run here, or "" when one can: abi_known32 was not built (no
+// 32-bit C compiler), or the kernel refuses ia32 programs (IA32 emulation off or absent).
+inline std::string ia32_unavailable() {
+  std::string prog = testprog("abi_known32");
+  if (access(prog.c_str(), X_OK) != 0)
+    return prog + " was not built: no 32-bit C compiler (install gcc-multilib)";
+  char* argv[] = {prog.data(), const_cast<char*>("noop"), nullptr};
+  pid_t pid;
+  int err = posix_spawn(&pid, argv[0], nullptr, nullptr, argv, environ);
+  if (err == ENOEXEC) return "this kernel runs no 32-bit programs (exec: ENOEXEC; IA32 emulation off)";
+  if (err == 0) waitpid(pid, nullptr, 0);
+  return "";
+}
+
+// Skips (never passes) when no 32-bit program can run here, and says why.
+#define KSCOPE_REQUIRE_IA32()                                                                   \
+  do {                                                                                        \
+    if (auto why = ::kscope::test::ia32_unavailable(); !why.empty())                          \
+      GTEST_SKIP() << "ia32 test skipped: " << why;                                            \
+  } while (0)
+
+// A run of abi_known (x86-64) or abi_known32 (ia32) to completion under a live probe, in a
+// new directory: the argv it was started with, the lines it wrote to EXPECTED (see
+// tests/testprogs/abi_known.c), and every event the probe delivered meanwhile.
+struct AbiKnown {
+  std::string dir;
+  std::vector<std::string> argv;
+  std::vector<std::vector<std::string>> lines;
+  std::vector<EventRecord> events;
+  size_t malformed = 0;
+  uint32_t pid() const { return lines.empty() ? 0 : std::stoul(lines.front().at(0)); }
+};
+
+inline AbiKnown run_abi_known(const LiveTool& live, bool ia32) {
+  AbiKnown run;
+  CollectSink sink(live);
+  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
+  EXPECT_TRUE(rb);
+  if (!rb) return run;
+  run.dir = temp_dir();
+  std::string expected = run.dir + "-expected.tsv";
+  run.argv = {testprog(ia32 ? "abi_known32" : "abi_known"), run.dir, expected,
+              testprog("exec_target")};
+  EXPECT_EQ(run_while_draining(run.argv, *rb), 0);
+  run.lines = read_tsv(expected);
+  std::remove(expected.c_str());
+  std::system(("rm -rf '" + run.dir + "'").c_str());
+  run.events = std::move(sink.events);
+  run.malformed = sink.malformed;
+  return run;
 }
 
 }  // namespace kscope::test

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 
 #include <map>
+#include <tuple>
 
 #include "harness.h"
 
@@ -179,6 +180,51 @@ TEST_P(TraceOpen, EveryEventDeliveredOrCountedLost) {
   EXPECT_GT(*lost, 0u);
   EXPECT_EQ(sink.events.size() + *lost, static_cast<size_t>(kOpens));
   std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+// abi_known opens a file through openat and openat2 natively; abi_known32 the same as a
+// 32-bit task (ia32 openat is 295, openat2 437 in both ABIs), which also makes syscall 257,
+// x86-64's openat, with a path where openat's would be. tp_btf reports each open with its
+// arguments read from the ABI's own registers; the syscalls tracepoints see no 32-bit
+// syscall; neither reports the unrelated one.
+void expect_abi_known_opens(const std::string& hook, bool ia32) {
+  LiveTool live("open");
+  auto opened = live.open(hook);
+  ASSERT_TRUE(opened) << opened.error().message;
+  AbiKnown run = run_abi_known(live, ia32);
+
+  // syscall, dfd, flags, mode, fd, errno, path
+  using Open = std::tuple<std::string, int64_t, uint64_t, uint64_t, int64_t, int64_t, std::string>;
+  std::vector<Open> want;
+  for (const auto& l : run.lines)
+    if (l.at(1) == "open" && (!ia32 || hook == "tp_btf")) {
+      int64_t ret = std::stol(l.at(2));
+      want.emplace_back(l.at(3), std::stol(l.at(4)), std::stoull(l.at(5)), std::stoull(l.at(6)),
+                        ret >= 0 ? ret : -1, ret < 0 ? -ret : 0, l.at(7));
+    }
+  // abi_known32 is static: every open it makes is one of EXPECTED's. abi_known's loader opens
+  // libraries too.
+  std::vector<Open> got;
+  for (const auto& e : run.events)
+    if (e.integer("pid") == run.pid() && (ia32 || e.text("path").starts_with(run.dir)))
+      got.emplace_back(e.text("syscall"), e.integer("dfd"), e.uinteger("flags"), e.uinteger("mode"),
+                       e.integer("fd"), e.integer("errno"), e.text("path"));
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(want.size(), ia32 && hook != "tp_btf" ? 0u : 3u);
+  EXPECT_EQ(live.lost(), 0u);
+}
+
+TEST_P(TraceOpen, NativeOpensOfAbiKnown) {
+  KSCOPE_REQUIRE_PRIVILEGES();
+  KSCOPE_REQUIRE_HOOK("open", GetParam());
+  expect_abi_known_opens(GetParam(), /*ia32=*/false);
+}
+
+TEST_P(TraceOpen, ThirtyTwoBitTaskOpensInTheirOwnAbi) {
+  KSCOPE_REQUIRE_PRIVILEGES();
+  KSCOPE_REQUIRE_HOOK("open", GetParam());
+  KSCOPE_REQUIRE_IA32();
+  expect_abi_known_opens(GetParam(), /*ia32=*/true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Hooks, TraceOpen, ::testing::ValuesIn(hook_names("open")), hook_param_name);
