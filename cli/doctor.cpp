@@ -69,6 +69,9 @@ void render_table(const Report& r, fmt::memory_buffer& out) {
     fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", t.tool->info().name,
                    chosen->alt->name, chosen->alt->attach_points);
     for (const auto& a : t.alternatives) {
+      if (a.inexact && a.feature.works)
+        fmt::format_to(std::back_inserter(out), "{:<8}  {} is inexact here, so tried late: {}\n",
+                       "", a.alt->name, *a.inexact);
       if (a.status == "skipped")
         fmt::format_to(std::back_inserter(out), "{:<8}  skipped {}: missing: {}\n", "",
                        a.alt->name, a.feature.reason);
@@ -149,14 +152,18 @@ void render_json(const Report& r, fmt::memory_buffer& out) {
                                           t.tool->info().name, t.why_none()),
                               "`kscope doctor` shows which hook types this kernel supports"}));
     j.key("alternatives").begin_array();
-    for (const auto& a : t.alternatives)
+    for (const auto& a : t.alternatives) {
       j.begin_object()
           .member("name", a.alt->name)
           .member("hook", hook_name(a.alt->hook))
           .member("status", a.status)
           .member("works", a.feature.works)
-          .member("reason", a.feature.reason)
-          .end_object();
+          .member("reason", a.feature.reason);
+      j.key("inexact");
+      if (a.inexact) j.value(*a.inexact);
+      else j.null();
+      j.end_object();
+    }
     j.end_array().end_object();
   }
   j.end_object();

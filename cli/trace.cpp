@@ -199,6 +199,7 @@ int list_tools() {
     why += fmt::format("{} {} ({})", chosen->alt->name,
                        why.empty() ? "is the first choice and works here" : "works here",
                        chosen->alt->attach_points);
+    if (chosen->inexact) why += fmt::format("; inexact here: {}", *chosen->inexact);
     fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", name, chosen->alt->name, why);
     fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", "", "", row.tool->info().summary);
   }

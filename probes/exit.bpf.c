@@ -34,15 +34,44 @@ struct exit_claim_key {
 	__u64 leader_start_ns; /* with the tgid, never repeats: a reused pid starts later */
 };
 
-/* Without group_dead, the last thread is one that finds signal->live at 0. Threads killed
- * together decrement it one after the other and can all find 0 by the time they reach the
- * tracepoint; the first to insert here reports the process exit, the others a thread exit. */
+/* Without group_dead, the last thread is the one whose decrement took signal->live to 0,
+ * and the tracepoint cannot see which one that was: a thread can decrement, wake its joiner
+ * in exit_mm(), and only then reach the tracepoint, after the joiner's own decrement. Such a
+ * thread finds live at 0 too. So on those kernels the process exit is the last thread to
+ * reach the tracepoint once live is 0: each thread marks itself here as it passes, and one
+ * that finds live at 0 looks for a thread of its group that has not passed yet. Threads
+ * that pass together can both find none; the first to insert into exit_claimed reports the
+ * process exit, the others a thread exit. */
+struct thread_key {
+	__u32 tid;
+	__u32 pad;
+	__u64 start_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct thread_key);
+	__type(value, __u8);
+} exit_passed SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct exit_claim_key);
 	__type(value, __u8);
 } exit_claimed SEC(".maps");
+
+#define KS_THREAD_WALK_MAX 64 /* a bigger group falls back to the first claim */
+
+static __always_inline struct thread_key thread_key_of(struct task_struct *t)
+{
+	struct thread_key key = {
+		.tid = BPF_CORE_READ(t, pid),
+		.start_ns = BPF_CORE_READ(t, start_boottime),
+	};
+	return key;
+}
 
 static __always_inline int claim_process_exit(struct task_struct *task)
 {
@@ -55,12 +84,42 @@ static __always_inline int claim_process_exit(struct task_struct *task)
 	return bpf_map_update_elem(&exit_claimed, &key, &one, BPF_NOEXIST) == 0;
 }
 
-/* group_dead as the kernel computed it, or from signal->live where it is not passed on. */
+/* 0 when another thread of the group has yet to reach the tracepoint, else 1 (also when the
+ * group is too big to walk). A thread past exit_notify() (exit_state set) has passed. */
+static __always_inline int others_passed(struct task_struct *task)
+{
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+	struct list_head *head = &sig->thread_head;
+	struct list_head *pos = BPF_CORE_READ(sig, thread_head.next);
+	__u32 node_off = bpf_core_field_offset(struct task_struct, thread_node);
+
+	for (int i = 0; i < KS_THREAD_WALK_MAX && pos != head; i++) {
+		struct task_struct *t = (struct task_struct *)((void *)pos - node_off);
+		struct thread_key key;
+
+		if (t != task && !BPF_CORE_READ(t, exit_state)) {
+			key = thread_key_of(t);
+			if (!bpf_map_lookup_elem(&exit_passed, &key))
+				return 0;
+		}
+		pos = BPF_CORE_READ(pos, next);
+	}
+	return 1;
+}
+
+/* group_dead as the kernel computed it, or decided as above where it is not passed on. */
 static __always_inline int process_ended(struct task_struct *task, int group_dead)
 {
+	struct thread_key self;
+	__u8 one = 1;
+
 	if (group_dead >= 0)
 		return group_dead;
+	self = thread_key_of(task);
+	bpf_map_update_elem(&exit_passed, &self, &one, BPF_ANY);
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	if (!others_passed(task))
 		return 0;
 	return claim_process_exit(task);
 }

@@ -360,6 +360,45 @@ const FeatureResult& Features::helper(Hook h, int id, std::string_view name) {
   return helpers_.emplace(key, std::move(result)).first->second;
 }
 
+namespace {
+
+bool has_member(const btf* b, std::string_view type, std::string_view member) {
+  int id = btf__find_by_name_kind(b, std::string(type).c_str(), BTF_KIND_STRUCT);
+  if (id < 0) return false;
+  const btf_type* t = btf__type_by_id(b, id);
+  const btf_member* m = btf_members(t);
+  for (int i = 0; i < btf_vlen(t); ++i, ++m)
+    if (btf__name_by_offset(b, m->name_off) == member) return true;
+  return false;
+}
+
+}  // namespace
+
+const FeatureResult& Features::btf_member(std::string_view type, std::string_view member,
+                                          std::string_view what) {
+  std::lock_guard lock(cache_mutex());
+  auto key = std::pair{std::string(type), std::string(member)};
+  if (auto it = members_.find(key); it != members_.end()) return it->second;
+  log::LibbpfCapture capture;
+  FeatureResult result;
+  if (btf* vmlinux = btf__load_vmlinux_btf()) {
+    result = has_member(vmlinux, type, member)
+                 ? works(fmt::format("the kernel has {}", what))
+                 : missing(fmt::format("the kernel lacks {} (no {}.{} in its BTF)", what, type,
+                                       member));
+    btf__free(vmlinux);
+  } else {
+    result = missing(fmt::format("cannot tell whether the kernel has {}: its BTF does not load",
+                                 what));
+  }
+  return members_[key] = std::move(result);
+}
+
+void Features::fake_btf_member(std::string_view type, std::string_view member, FeatureResult r) {
+  std::lock_guard lock(cache_mutex());
+  members_[{std::string(type), std::string(member)}] = std::move(r);
+}
+
 void Features::fake_helper(Hook h, int id, FeatureResult r) {
   std::lock_guard lock(cache_mutex());
   helpers_[{static_cast<int>(helper_prog_type(h)), id}] = std::move(r);

@@ -55,9 +55,16 @@ class Features {
   const FeatureResult& helper(Hook h, int id, std::string_view name);
   void fake_helper(Hook h, int id, FeatureResult r);
 
+  // Whether the running kernel's BTF has struct `type` with member `member`, read from
+  // /sys/kernel/btf/vmlinux once per pair; `what` names the feature for the reason.
+  const FeatureResult& btf_member(std::string_view type, std::string_view member,
+                                  std::string_view what);
+  void fake_btf_member(std::string_view type, std::string_view member, FeatureResult r);
+
  private:
   std::array<std::optional<FeatureResult>, kAllHooks.size()> cache_;
   std::map<std::pair<int, int>, FeatureResult> helpers_;  // (program type, helper id)
+  std::map<std::pair<std::string, std::string>, FeatureResult> members_;  // (struct, member)
 };
 
 }  // namespace kscope

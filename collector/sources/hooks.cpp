@@ -24,14 +24,30 @@ FeatureResult assess_hook(const HookAlternative& alt, Features& features, bool p
   return {true, probe_hook_type ? features.probe(alt.hook).reason : "helpers present"};
 }
 
+std::optional<std::string> inexact_here(const HookAlternative& alt, Features& features) {
+  if (!alt.exact_with) return std::nullopt;
+  const auto& need = *alt.exact_with;
+  if (const auto& f = features.btf_member(need.type, need.member, need.what); !f.works)
+    return f.reason;
+  return std::nullopt;
+}
+
+std::vector<const HookAlternative*> rank_hooks(std::span<const HookAlternative> hooks,
+                                               Features& features) {
+  std::vector<const HookAlternative*> exact, inexact;
+  for (const auto& alt : hooks) (inexact_here(alt, features) ? inexact : exact).push_back(&alt);
+  exact.insert(exact.end(), inexact.begin(), inexact.end());
+  return exact;
+}
+
 std::vector<HookChoice> predict_hooks(std::span<const HookAlternative> hooks, Features& features) {
   std::vector<HookChoice> out;
   const HookAlternative* chosen = nullptr;
-  for (const auto& alt : hooks) {
-    FeatureResult f = assess_hook(alt, features);
+  for (const HookAlternative* alt : rank_hooks(hooks, features)) {
+    FeatureResult f = assess_hook(*alt, features);
     std::string status = chosen ? "fallback" : f.works ? "chosen" : "skipped";
-    if (!chosen && f.works) chosen = &alt;
-    out.push_back({&alt, std::move(status), std::move(f)});
+    if (!chosen && f.works) chosen = alt;
+    out.push_back({alt, std::move(status), std::move(f), inexact_here(*alt, features)});
   }
   if (!chosen)
     for (auto& c : out) c.status = "missing";

@@ -18,12 +18,21 @@ struct HelperNeed {
   std::string_view name;  // for the reason, e.g. "bpf_task_pt_regs (Linux 5.15)"
 };
 
+// A kernel struct member without which an alternative works but is inexact.
+struct BtfMemberNeed {
+  std::string_view type, member;
+  std::string_view what;  // e.g. "group_dead in sched_process_exit"
+};
+
 struct HookAlternative {
   std::string_view name;              // what --hook, --list and doctor call it
   Hook hook;                          // the hook type it needs
   std::vector<std::string> programs;  // the programs of the probe object it loads
   std::string_view attach_points;     // e.g. "syscalls:sys_{enter,exit}_execve"
   std::vector<HelperNeed> helpers;    // helpers its programs call that older kernels lack
+  // Where the kernel lacks this, the alternative is inexact (the tool's docs say how), and
+  // every alternative that is exact here is tried before it.
+  std::optional<BtfMemberNeed> exact_with = std::nullopt;
 };
 
 // The alternative called `name`, or an error listing the tool's alternatives.
@@ -36,15 +45,25 @@ Result<const HookAlternative*> find_hook(std::string_view tool,
 FeatureResult assess_hook(const HookAlternative& alt, Features& features,
                           bool probe_hook_type = true);
 
+// Why `alt` is inexact on this kernel, or nothing when it is exact here.
+std::optional<std::string> inexact_here(const HookAlternative& alt, Features& features);
+
+// The alternatives in the order a run tries them: those exact here first, then the inexact
+// ones, each group in the tool's order.
+std::vector<const HookAlternative*> rank_hooks(std::span<const HookAlternative> hooks,
+                                               Features& features);
+
 struct HookChoice {
   const HookAlternative* alt;
   std::string status;  // "chosen", "skipped" (missing, before the chosen one), "fallback"
                        // (after it), "missing" (none works)
   FeatureResult feature;
+  std::optional<std::string> inexact;  // why its events are inexact here
 };
 
-// Every alternative with what the feature probes say of it, and the one a run will use
-// (null when none can work): what `trace --list` and `doctor` show.
+// Every alternative, in the order a run tries them, with what the feature probes say of it,
+// and the one a run will use (null when none can work): what `trace --list` and `doctor`
+// show.
 std::vector<HookChoice> predict_hooks(std::span<const HookAlternative> hooks, Features& features);
 
 }  // namespace kscope

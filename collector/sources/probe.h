@@ -104,7 +104,7 @@ Result<std::unique_ptr<SkeletonProbe<T>>> load_probe(
     if (!alt) return std::unexpected(alt.error());
     candidates.push_back(*alt);
   } else {
-    for (const auto& alt : hooks) candidates.push_back(&alt);
+    candidates = rank_hooks(hooks, *s.features);
   }
   std::string why;
   for (const HookAlternative* alt : candidates) {
@@ -131,6 +131,8 @@ Result<std::unique_ptr<SkeletonProbe<T>>> load_probe(
     auto probe = attempt();
     if (probe) {
       if (!why.empty()) log::warn("trace {}: using hook {} ({})", s.tool, alt->name, why);
+      if (auto inexact = inexact_here(*alt, *s.features))
+        log::warn("trace {}: hook {} is inexact here: {}", s.tool, alt->name, *inexact);
       return probe;
     }
     if (s.hook)

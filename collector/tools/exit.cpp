@@ -82,6 +82,10 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
   return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
+// The tracepoint's own record type carries group_dead exactly when its arguments do.
+constexpr BtfMemberNeed kGroupDead{"trace_event_raw_sched_process_exit", "group_dead",
+                                   "group_dead in sched_process_exit (6.18 has it, 6.1 not)"};
+
 }  // namespace
 
 const Tool& exit_tool() {
@@ -90,11 +94,15 @@ const Tool& exit_tool() {
                {"kscope trace exit --failed", "kscope trace exit --threads -o json"}},
       .flags = kFlags,
       // sched_process_exit fires after do_exit() stored the status; kprobe and fentry on
-      // taskstats_exit(), which do_exit() calls just before, see the same values.
+      // taskstats_exit(), which do_exit() calls just before, see the same values. Before
+      // the tracepoint passed group_dead, its hooks can only guess which thread ended the
+      // process (probes/exit.bpf.c), so where kprobe or fentry work they go first.
       .hooks = {{"tracepoint", Hook::tracepoint, {"tp_sched_process_exit"},
-                 "sched:sched_process_exit", {}},
-                {"tp_btf", Hook::tp_btf, {"btf_sched_process_exit"}, "tp_btf sched_process_exit", {}},
-                {"raw_tp", Hook::raw_tp, {"raw_sched_process_exit"}, "raw_tp sched_process_exit", {}},
+                 "sched:sched_process_exit", {}, kGroupDead},
+                {"tp_btf", Hook::tp_btf, {"btf_sched_process_exit"}, "tp_btf sched_process_exit",
+                 {}, kGroupDead},
+                {"raw_tp", Hook::raw_tp, {"raw_sched_process_exit"}, "raw_tp sched_process_exit",
+                 {}, kGroupDead},
                 {"fentry", Hook::fentry, {"fentry_taskstats_exit"}, "fentry taskstats_exit", {}},
                 {"kprobe", Hook::kprobe, {"kprobe_taskstats_exit"}, "kprobe taskstats_exit", {}}},
       .fields = kFields,

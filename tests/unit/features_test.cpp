@@ -22,9 +22,12 @@ Features faked(bool works) {
                             : "faked: missing, " + std::string(hook_name(h)) +
                                   " not in this test kernel"});
   for (const Tool* tool : all_tools())
-    for (const auto& alt : tool->hooks())
+    for (const auto& alt : tool->hooks()) {
       for (const auto& helper : alt.helpers)
         f.fake_helper(alt.hook, helper.id, {true, "faked: helper present"});
+      if (alt.exact_with)
+        f.fake_btf_member(alt.exact_with->type, alt.exact_with->member, {true, "faked: present"});
+    }
   return f;
 }
 
@@ -131,6 +134,36 @@ TEST(PredictHooks, AMissingHelperSkipsItsAlternative) {
     ++checked;
   }
   EXPECT_GT(checked, 0) << "no tool's first alternative needs a helper";
+}
+
+// Where the kernel lacks what makes an alternative exact, every exact alternative is tried
+// first (in the tool's order), then the inexact ones, each saying why it is inexact.
+TEST(PredictHooks, ExactAlternativesBeforeInexactOnes) {
+  int checked = 0;
+  for (const Tool* tool : all_tools()) {
+    auto hooks = tool->hooks();
+    std::vector<const HookAlternative*> exact, inexact;
+    for (const auto& alt : hooks) (alt.exact_with ? inexact : exact).push_back(&alt);
+    if (inexact.empty() || exact.empty()) continue;
+    Features f = faked(true);
+    const BtfMemberNeed& need = *inexact.front()->exact_with;
+    f.fake_btf_member(need.type, need.member, {false, "faked: no group_dead"});
+    auto choices = predict_hooks(hooks, f);
+    ASSERT_EQ(choices.size(), hooks.size());
+    for (size_t i = 0; i < choices.size(); ++i) {
+      bool early = i < exact.size();
+      EXPECT_EQ(choices[i].alt, early ? exact[i] : inexact[i - exact.size()]) << i;
+      EXPECT_EQ(choices[i].status, i == 0 ? "chosen" : "fallback");
+      EXPECT_EQ(choices[i].inexact, early ? std::nullopt
+                                          : std::optional<std::string>("faked: no group_dead"));
+    }
+    // Where the kernel has it, the tool's own order stands and nothing is inexact.
+    f.fake_btf_member(need.type, need.member, {true, "faked: present"});
+    auto ranked = rank_hooks(hooks, f);
+    for (size_t i = 0; i < hooks.size(); ++i) EXPECT_EQ(ranked[i], &hooks[i]);
+    ++checked;
+  }
+  EXPECT_GT(checked, 0) << "no tool has an alternative that is inexact on some kernels";
 }
 
 TEST(PredictHooks, NoneWorkingNamesEveryMissingFeature) {
