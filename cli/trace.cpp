@@ -99,8 +99,11 @@ TraceOptions trace_options(const CommonFlags& f) {
 }
 
 void print_summary(std::string_view tool, const TraceStats& s) {
-  fmt::print(stderr, "kscope: trace {}: {} events shown, {} lost{}{}{}{}{}\n", tool, s.shown,
-             s.lost, s.missed ? fmt::format(", {} missed", s.missed) : "",
+  std::string counted;  // the tool's own counters that counted anything: ", 2 argv_missing"
+  for (const auto& [kind, n] : s.counted)
+    if (n) counted += fmt::format(", {} {}", n, kind);
+  fmt::print(stderr, "kscope: trace {}: {} events shown, {} lost{}{}{}{}{}{}\n", tool, s.shown,
+             s.lost, s.missed ? fmt::format(", {} missed", s.missed) : "", counted,
              s.partial ? fmt::format(", {} partly read", s.partial) : "",
              s.malformed ? fmt::format(", {} malformed", s.malformed) : "",
              s.signal ? fmt::format(" (stopped by signal {})", s.signal) : "",

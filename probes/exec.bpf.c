@@ -39,6 +39,16 @@ struct {
 	__type(value, struct exec_argv_value);
 } exec_argv SEC(".maps");
 
+/* Failed execs whose argv the enter hook had not kept in exec_argv (the LRU map evicted it,
+ * or the exec began before the probe was attached). Each such event is flagged
+ * KS_EXEC_ARGV_MISSING; the count reaches user space even when the event itself is lost. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} exec_argv_missing SEC(".maps");
+
 /* Too big for the 512-byte stack, and for a per-CPU map's 32 KiB value limit: an array with
  * one slot per possible CPU (sized by user space), indexed by the current CPU, which cannot
  * change under a running program. The slack lets the verifier prove that a string read
@@ -63,7 +73,8 @@ static __always_inline void on_enter(__u64 argv, int compat)
 	bpf_map_update_elem(&exec_argv, &tid, &v, BPF_ANY);
 }
 
-/* After a successful exec: the NUL-separated strings between mm->arg_start and arg_end. */
+/* After a successful exec: the NUL-separated strings between mm->arg_start and arg_end. A
+ * read that faults is flagged, never passed off as an empty argv. */
 static __always_inline __u32 read_new_args(struct task_struct *task, struct ks_exec_event *e)
 {
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
@@ -75,13 +86,17 @@ static __always_inline __u32 read_new_args(struct task_struct *task, struct ks_e
 		n = KS_EXEC_ARGS_SIZE;
 		e->flags |= KS_EXEC_ARGS_CUT;
 	}
-	if (bpf_probe_read_user(e->args, n, (void *)start))
+	if (bpf_probe_read_user(e->args, n, (void *)start)) {
+		e->flags |= KS_EXEC_ARGS_UNREADABLE;
 		return 0;
+	}
 	return n;
 }
 
 /* After a failed exec: the caller's argv, one string at a time, each cut one byte past
- * max_arg_len so that user space can tell a cut argument from one of exactly that length. */
+ * max_arg_len so that user space can tell a cut argument from one of exactly that length.
+ * A pointer or string that faults ends the walk, flagged: what was read before is kept. A
+ * NULL argv (Linux runs it as an empty one) is no fault. */
 static __always_inline __u32 read_old_args(const struct exec_argv_value *v, struct ks_exec_event *e)
 {
 	/* A 32-bit caller's argv holds 4-byte pointers; read into a zeroed __u64 they come out
@@ -91,10 +106,16 @@ static __always_inline __u32 read_old_args(const struct exec_argv_value *v, stru
 	__u64 argv = v->argv;
 	__u64 off = 0;
 
+	if (!argv)
+		return 0;
 	for (int i = 0; i < KS_EXEC_MAX_ARGS; i++) {
 		__u64 arg = 0;
 
-		if (bpf_probe_read_user(&arg, ptr_size, (void *)(argv + i * ptr_size)) || !arg)
+		if (bpf_probe_read_user(&arg, ptr_size, (void *)(argv + i * ptr_size))) {
+			e->flags |= KS_EXEC_ARGS_UNREADABLE;
+			break;
+		}
+		if (!arg)
 			break;
 		if (i >= max_args) {
 			e->flags |= KS_EXEC_MORE_ARGS;
@@ -117,8 +138,10 @@ static __always_inline __u32 read_old_args(const struct exec_argv_value *v, stru
 		__u64 at = off;
 		asm volatile("%0 &= %1" : "+r"(at) : "i"(KS_EXEC_ARGS_SIZE - 1));
 		long len = ks_read_user_str(&e->args[at], want, (const void *)arg);
-		if (len <= 0)
+		if (len <= 0) {
+			e->flags |= KS_EXEC_ARGS_UNREADABLE;
 			break;
+		}
 		off += len;
 		if (squeezed && len == want) {
 			e->flags |= KS_EXEC_ARGS_CUT;
@@ -139,10 +162,6 @@ static __always_inline void on_exit(long ret)
 		entry = *found;
 		bpf_map_delete_elem(&exec_argv, &tid);
 	}
-	/* A failed exec needs the argv seen at entry; a successful one reads its new mm. A
-	 * thread that execs takes over the leader's pid, so only failures need the entry. */
-	if (ret < 0 && !entry.argv)
-		return;
 	if (ret < 0 && !include_failed)
 		return;
 	if (!ks_task_wanted())
@@ -158,7 +177,17 @@ static __always_inline void on_exit(long ret)
 	e->ns_tgid = ks_ns_tgid(task);
 	e->ret = ret;
 	e->flags = 0;
-	e->args_size = ret == 0 ? read_new_args(task, e) : read_old_args(&entry, e);
+	/* A failed exec needs the argv seen at entry; a successful one reads its new mm. A
+	 * thread that execs takes over the leader's pid, so only failures need the entry. */
+	if (ret == 0) {
+		e->args_size = read_new_args(task, e);
+	} else if (found) {
+		e->args_size = read_old_args(&entry, e);
+	} else {
+		e->args_size = 0;
+		e->flags |= KS_EXEC_ARGV_MISSING;
+		ks_count(&exec_argv_missing);
+	}
 
 	__u64 size = offsetof(struct ks_exec_event, args) + e->args_size;
 	if (size > sizeof(*e))

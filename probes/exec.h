@@ -13,6 +13,10 @@
 
 #define KS_EXEC_MORE_ARGS 0x1 /* argv had more than max_args entries */
 #define KS_EXEC_ARGS_CUT 0x2  /* args[] filled up: the last string is cut, later ones missing */
+/* Partial results: the probe could not read all of argv. */
+#define KS_EXEC_ARGS_UNREADABLE 0x4 /* reading argv faulted: args[] holds what came before */
+#define KS_EXEC_ARGV_MISSING 0x8    /* a failed exec whose argv pointer the enter hook did not
+				     * keep (evicted, or the exec began before the probe) */
 
 struct ks_exec_event {
 	struct ks_event_header hdr;

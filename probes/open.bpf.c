@@ -53,10 +53,14 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret, __u16 syscal
 	if (!e)
 		return;
 	const char *path = (const char *)ks_syscall_arg(regs, 1, compat);
+	/* A read that faults is flagged (the helpers zero what they could not read), never
+	 * passed off as an empty path or as O_RDONLY. */
+	e->partial = 0;
 	if (syscall == KS_OPEN_OPENAT2) {
 		struct open_how how = {};
 
-		bpf_probe_read_user(&how, sizeof(how), (void *)ks_syscall_arg(regs, 2, compat));
+		if (bpf_probe_read_user(&how, sizeof(how), (void *)ks_syscall_arg(regs, 2, compat)))
+			e->partial |= KS_OPEN_HOW_UNREADABLE;
 		e->flags = how.flags;
 		e->mode = how.mode;
 	} else {
@@ -67,13 +71,16 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret, __u16 syscal
 	}
 	e->dfd = ks_syscall_arg(regs, 0, compat);
 	long len = bpf_probe_read_user_str(e->path, sizeof(e->path), path);
-	if (len < 0)
+	if (len < 0) {
 		len = 0;
+		e->partial |= KS_OPEN_PATH_UNREADABLE;
+	}
 	if (prefix_len && !prefix_matches(e->path))
 		return;
 	e->ret = ret;
 	e->syscall = syscall;
 	e->path_size = len;
+	e->pad = 0;
 
 	__u64 size = offsetof(struct ks_open_event, path) + len;
 	if (size > sizeof(*e))

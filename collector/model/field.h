@@ -58,6 +58,9 @@ template <class Event>
 struct Field {
   FieldInfo info;
   Value (*get)(const Event&);
+  // What the table appends to the cell when the probe could read the value only in part
+  // ("<unreadable>"), else "". NDJSON has a boolean field of its own for the same fact.
+  std::string_view (*mark)(const Event&) = nullptr;
 };
 
 }  // namespace kscope

@@ -62,6 +62,11 @@ void TraceSinkBase::report_missed(uint64_t total) {
                 "the kernel skipped the probe while another run of it held the CPU");
 }
 
+void TraceSinkBase::report_counted(size_t counter, uint64_t total) {
+  const ProbeCounter& c = counters_[counter];
+  report_growth(options_, out_, c.kind, stats_.counted[counter].second, total, c.why);
+}
+
 Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOptions& options) {
   auto rb = RingBuffer::create(probe.events_fd(), sink);
   if (!rb) return std::unexpected(rb.error());
@@ -73,6 +78,11 @@ Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOp
     auto missed = probe.missed();
     if (missed) sink.report_missed(*missed);
     else if (!lost_error) lost_error = missed.error();
+    for (size_t i = 0; i < sink.counters().size(); ++i) {
+      auto n = read_percpu_sum(probe.map_fd(sink.counters()[i].map));
+      if (n) sink.report_counted(i, *n);
+      else if (!lost_error) lost_error = n.error();
+    }
   };
   std::optional<Session> session;
   auto flush = [&] {

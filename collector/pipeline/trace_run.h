@@ -8,6 +8,9 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/record_sink.h"
 #include "base/result.h"
@@ -30,6 +33,8 @@ struct TraceStats {
   uint64_t malformed = 0;  // records that failed to decode
   uint64_t lost = 0;       // failed ring buffer writes in the kernel
   uint64_t missed = 0;     // probe runs the kernel's recursion guard skipped
+  // The tool's own kernel counters (ProbeCounter), as (kind, total), in declared order.
+  std::vector<std::pair<std::string_view, uint64_t>> counted;
   uint64_t partial = 0;    // shown events the probe could only partly read (flagged in them)
   int signal = 0;          // the signal that ended the run, or 0
   bool output_closed = false;  // the reader of stdout went away (`kscope trace exec | head`)
@@ -37,12 +42,19 @@ struct TraceStats {
 
 class TraceSinkBase : public RecordSink {
  public:
-  TraceSinkBase(const TraceOptions& options, Output& out) : options_(options), out_(out) {}
+  // `counters`: the tool's own kernel counters, reported beside lost and missed.
+  TraceSinkBase(const TraceOptions& options, Output& out,
+                std::span<const ProbeCounter> counters = {})
+      : options_(options), out_(out), counters_(counters) {
+    for (const auto& c : counters) stats_.counted.emplace_back(c.kind, 0);
+  }
 
   void on_record(std::span<const std::byte> record) final;
   // Report a growth of the kernel's counters: a JSON record in the stream, or a warning.
   void report_lost(uint64_t total);
   void report_missed(uint64_t total);
+  void report_counted(size_t counter, uint64_t total);  // counters()[counter]
+  std::span<const ProbeCounter> counters() const { return counters_; }
   void set_stop(std::function<void()> stop) { stop_ = std::move(stop); }
   void set_recorder(RecordWriter* w) { recorder_ = w; }
   virtual void header() = 0;
@@ -59,6 +71,7 @@ class TraceSinkBase : public RecordSink {
 
  private:
   void finish();
+  std::span<const ProbeCounter> counters_;
   TraceStats stats_;
   std::function<void()> stop_;
   RecordWriter* recorder_ = nullptr;
@@ -75,8 +88,8 @@ class TraceSink final : public TraceSinkBase {
   // whether an event is flagged as partly read.
   TraceSink(const TraceOptions& options, Output& out, std::string_view type,
             std::span<const Field<Event>> fields, Decode decode, CompiledFilter<Event> filter,
-            bool (*partial)(const Event&))
-      : TraceSinkBase(options, out),
+            bool (*partial)(const Event&), std::span<const ProbeCounter> counters = {})
+      : TraceSinkBase(options, out, counters),
         renderer_(options.format, type, fields, out),
         decode_(std::move(decode)),
         filter_(std::move(filter)),

@@ -95,6 +95,7 @@ struct ToolSpec {
   Result<std::unique_ptr<LiveProbe>> (*open)(ProbeSetup&, const ToolArgs&,
                                              std::span<const HookAlternative>);
   bool (*partial)(const Event&) = nullptr;  // flagged as partly read by the probe
+  std::span<const ProbeCounter> counters = {};  // the probe's own counters, reported
 };
 
 template <class Event>
@@ -117,7 +118,8 @@ class ToolDef final : public Tool {
     auto compiled = CompiledFilter<Event>::compile(filter, s_.fields, live);
     if (!compiled) return std::unexpected(compiled.error());
     return std::make_unique<TraceSink<Event>>(options, out, s_.info.name, s_.fields,
-                                              s_.decoder(args), std::move(*compiled), s_.partial);
+                                              s_.decoder(args), std::move(*compiled), s_.partial,
+                                              s_.counters);
   }
   Result<EventRecord> decode(std::span<const std::byte> record, const ToolArgs& args) const override {
     auto e = s_.decoder(args)(record);

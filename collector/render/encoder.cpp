@@ -55,7 +55,7 @@ class TableEncoder final : public RowEncoder {
     row_start_ = buf().size();
     last_empty_ = true;
   }
-  void field(size_t i, const Value& v) override {
+  void field(size_t i, const Value& v, std::string_view mark) override {
     const FieldInfo& f = fields_[i];
     field_start_ = buf().size();
     auto& b = buf();
@@ -99,6 +99,10 @@ class TableEncoder final : public RowEncoder {
         if (a.truncated) b.append(std::string_view(a.args.empty() ? "..." : " ..."));
         break;
       }
+    }
+    if (!mark.empty()) {
+      if (b.size() > field_start_) b.push_back(' ');
+      b.append(mark);
     }
     pad(i);
   }
@@ -152,7 +156,8 @@ class JsonEncoder final : public RowEncoder {
     json_.emplace(out_.buffer());
     json_->begin_object().member("type", type_);
   }
-  void field(size_t i, const Value& v) override {
+  // The mark is for people; the tool's boolean field says the same to programs.
+  void field(size_t i, const Value& v, std::string_view /*mark*/) override {
     const FieldInfo& f = fields_[i];
     auto& j = json_->key(f.key);
     switch (f.type) {

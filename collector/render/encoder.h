@@ -24,7 +24,8 @@ class RowEncoder {
   virtual void header() = 0;  // the table's column names; nothing for NDJSON
   virtual bool shows(size_t field) const = 0;
   virtual void begin_row() = 0;
-  virtual void field(size_t field, const Value& v) = 0;  // only fields that shows()
+  // Only fields that shows(). `mark`: Field::mark's text for this value, or "".
+  virtual void field(size_t field, const Value& v, std::string_view mark) = 0;
   virtual void end_row() = 0;
 };
 

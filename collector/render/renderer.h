@@ -25,8 +25,10 @@ class Renderer {
   void header() { encoder_->header(); }
   void render(const Event& e) {
     encoder_->begin_row();
-    for (size_t i = 0; i < fields_.size(); ++i)
-      if (encoder_->shows(i)) encoder_->field(i, fields_[i].get(e));
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      const Field<Event>& f = fields_[i];
+      if (encoder_->shows(i)) encoder_->field(i, f.get(e), f.mark ? f.mark(e) : std::string_view());
+    }
     encoder_->end_row();
   }
 

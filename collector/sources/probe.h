@@ -24,11 +24,21 @@
 
 namespace kscope {
 
+// A count a tool's probe keeps besides lost_events, in a one-slot per-CPU array of __u64
+// (exec's failed execs whose argv was not kept), read and reported as lost_events is: a
+// {"type":KIND,KIND:N,"total_KIND":M} record or a warning when it grows, and the summary.
+struct ProbeCounter {
+  const char* map;        // the BPF map
+  std::string_view kind;  // the NDJSON record's type and key, the summary's word
+  std::string_view why;   // what the table mode's warning says it means
+};
+
 class LiveProbe {
  public:
   virtual ~LiveProbe() = default;
   virtual int events_fd() const = 0;  // the ring buffer
   virtual int lost_fd() const = 0;    // per-CPU count of failed ring buffer writes
+  virtual int map_fd(const char* name) const = 0;  // a ProbeCounter's map
   // Runs of the probe's programs the kernel skipped: its recursion guard turns away a
   // program while another run of it holds the CPU (a trampoline preempted on PREEMPT_RT,
   // a tracepoint hit from inside a probe). 0 where the kernel does not count them.
@@ -46,6 +56,7 @@ class SkeletonProbe final : public LiveProbe {
       : skel_(std::move(skel)), hook_(hook) {}
   int events_fd() const override { return object::map_fd(skel_.object(), "events"); }
   int lost_fd() const override { return object::map_fd(skel_.object(), "lost_events"); }
+  int map_fd(const char* name) const override { return object::map_fd(skel_.object(), name); }
   Result<uint64_t> missed() const override { return recursion_misses(skel_.object()); }
   const HookAlternative& hook() const override { return hook_; }
   T* skeleton() const { return skel_.get(); }

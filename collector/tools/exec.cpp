@@ -23,7 +23,9 @@ struct ExecEvent {
   uint32_t ns_pid = 0;  // pid in the process's own pid namespace
   int32_t ret = 0;
   std::vector<std::string> args;
-  bool args_truncated = false;  // an argument was cut, or argv had more than --max-args
+  bool args_truncated = false;   // an argument was cut, or argv had more than --max-args
+  bool args_unreadable = false;  // reading argv faulted: args holds what came before
+  bool argv_missing = false;     // a failed exec whose argv the probe had not kept: no args
 };
 
 const FlagSpec kFlags[] = {
@@ -66,6 +68,8 @@ Result<ExecEvent> decode(std::span<const std::byte> record, Limits limits) {
   e.ns_pid = raw.ns_tgid;
   e.ret = raw.ret;
   e.args_truncated = raw.flags & (KS_EXEC_MORE_ARGS | KS_EXEC_ARGS_CUT);
+  e.args_unreadable = raw.flags & KS_EXEC_ARGS_UNREADABLE;
+  e.argv_missing = raw.flags & KS_EXEC_ARGV_MISSING;
   const char* p = reinterpret_cast<const char*>(record.data()) + fixed;
   const char* end = p + raw.args_size;
   while (p < end) {
@@ -86,6 +90,14 @@ Result<ExecEvent> decode(std::span<const std::byte> record, Limits limits) {
   return e;
 }
 
+// Ends the ARGS cell of an event whose argv the probe could not read whole.
+std::string_view args_mark(const ExecEvent& e) {
+  if (e.argv_missing) return "<argv missing>";
+  return e.args_unreadable ? "<unreadable>" : "";
+}
+
+bool partly_read(const ExecEvent& e) { return e.args_unreadable || e.argv_missing; }
+
 namespace hf = header_fields;
 using F = Field<ExecEvent>;
 const F kFields[] = {
@@ -99,9 +111,19 @@ const F kFields[] = {
     hf::cgroup_id<ExecEvent>(),
     {{"ret", "RET", 4, FieldType::integer}, [](const ExecEvent& e) { return int_value(e.ret); }},
     {{"args", "ARGS", 0, FieldType::argv},
-     [](const ExecEvent& e) { return Value(ArgvView{e.args, e.args_truncated}); }},
+     [](const ExecEvent& e) { return Value(ArgvView{e.args, e.args_truncated}); }, args_mark},
     {{"args_truncated", "", 0, FieldType::boolean},
      [](const ExecEvent& e) { return Value(e.args_truncated); }},
+    {{"args_unreadable", "", 0, FieldType::boolean},
+     [](const ExecEvent& e) { return Value(e.args_unreadable); }},
+    {{"argv_missing", "", 0, FieldType::boolean},
+     [](const ExecEvent& e) { return Value(e.argv_missing); }},
+};
+
+const ProbeCounter kCounters[] = {
+    {"exec_argv_missing", "argv_missing",
+     "failed execs whose argv the probe had not kept (evicted from its map, or begun before "
+     "the trace)"},
 };
 
 // Only a failed exec needs the argv pointer its enter hook stores (a successful one reads
@@ -157,6 +179,8 @@ const Tool& exec_tool() {
         return [l = limits(a)](std::span<const std::byte> r) { return decode(r, l); };
       },
       .open = open,
+      .partial = partly_read,
+      .counters = kCounters,
   });
   return tool;
 }

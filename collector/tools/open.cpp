@@ -27,6 +27,8 @@ struct OpenEvent {
   uint32_t mode = 0;
   uint16_t syscall = KS_OPEN_OPENAT;
   std::string_view path;
+  bool path_unreadable = false;  // the path faulted: path is empty
+  bool how_unreadable = false;   // openat2's open_how faulted: flags and mode are 0
 };
 
 const FlagSpec kFlags[] = {
@@ -58,6 +60,8 @@ Result<OpenEvent> decode(std::span<const std::byte> record) {
   e.dfd = raw.dfd;
   e.mode = raw.mode;
   e.syscall = raw.syscall;
+  e.path_unreadable = raw.partial & KS_OPEN_PATH_UNREADABLE;
+  e.how_unreadable = raw.partial & KS_OPEN_HOW_UNREADABLE;
   e.path = c_string(reinterpret_cast<const char*>(record.data()) + fixed, raw.path_size);
   return e;
 }
@@ -98,6 +102,15 @@ std::string open_flags(uint64_t flags) {
   return s;
 }
 
+// Ends the PATH cell of an event the probe could not read whole.
+std::string_view path_mark(const OpenEvent& e) {
+  if (e.path_unreadable && e.how_unreadable) return "<path and open_how unreadable>";
+  if (e.path_unreadable) return "<path unreadable>";
+  return e.how_unreadable ? "<open_how unreadable>" : "";
+}
+
+bool partly_read(const OpenEvent& e) { return e.path_unreadable || e.how_unreadable; }
+
 namespace hf = header_fields;
 using F = Field<OpenEvent>;
 const F kFields[] = {
@@ -119,7 +132,12 @@ const F kFields[] = {
        return Value(std::string_view(e.syscall == KS_OPEN_OPENAT2 ? "openat2" : "openat"));
      }},
     {{"dfd", "", 0, FieldType::integer}, [](const OpenEvent& e) { return int_value(e.dfd); }},
-    {{"path", "PATH", 0, FieldType::text}, [](const OpenEvent& e) { return Value(e.path); }},
+    {{"path", "PATH", 0, FieldType::text}, [](const OpenEvent& e) { return Value(e.path); },
+     path_mark},
+    {{"path_unreadable", "", 0, FieldType::boolean},
+     [](const OpenEvent& e) { return Value(e.path_unreadable); }},
+    {{"how_unreadable", "", 0, FieldType::boolean},
+     [](const OpenEvent& e) { return Value(e.how_unreadable); }},
 };
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
@@ -160,6 +178,7 @@ const Tool& open_tool() {
       .add_clauses = add_clauses,
       .decoder = [](const ToolArgs&) -> ToolSpec<OpenEvent>::Decode { return decode; },
       .open = open,
+      .partial = partly_read,
   });
   return tool;
 }

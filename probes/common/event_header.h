@@ -11,7 +11,7 @@
 
 /* Bumped whenever any probe's record layout changes: a --record file carries it, and a
  * replay refuses records of another layout instead of misreading them. */
-#define KS_ABI_VERSION 2
+#define KS_ABI_VERSION 3
 
 enum ks_event_type {
 	KS_EVENT_EXEC = 1,

@@ -26,10 +26,12 @@ const volatile __u64 wakeup_interval_ns = 10 * 1000 * 1000;
 /* Shared by all CPUs without a lock: a lost update only costs one extra wake-up. */
 __u64 ks_last_wakeup_ns = 0;
 
-static __always_inline void ks_count_lost(void)
+/* Adds one to a counter kept as a one-slot per-CPU array of __u64, as lost_events is; a
+ * probe's own counters (exec's exec_argv_missing) too. User space sums the CPUs' slots. */
+static __always_inline void ks_count(void *counter)
 {
 	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&lost_events, &zero);
+	__u64 *n = bpf_map_lookup_elem(counter, &zero);
 
 	if (n)
 		*n += 1;
@@ -66,7 +68,7 @@ static __always_inline void ks_fill_header(struct ks_event_header *h, __u32 type
 static __always_inline void ks_output(void *rec, __u64 size)
 {
 	if (bpf_ringbuf_output(&events, rec, size, ks_wakeup_flag()))
-		ks_count_lost();
+		ks_count(&lost_events);
 }
 
 #endif

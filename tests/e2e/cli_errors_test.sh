@@ -95,8 +95,11 @@ expect_error "kscope: error: $tmp/foreign is not a kscope record file (no KSCOPE
 printf 'KSCOPERC\001\000' >"$tmp/cut"
 expect_error "kscope: error: $tmp/cut: the file ends inside its 40-byte header" \
   'hint: the file was cut short; replay a complete --record file' -- trace exec --replay "$tmp/cut"
-{ printf 'KSCOPERC\001\000\000\000\002\000\000\000'; head -c 8 /dev/zero; printf 'open'
-  head -c 12 /dev/zero; } >"$tmp/open.rec"
+# Format 1, the probe ABI of this tree (KS_ABI_VERSION), recorded by trace open.
+abi=$(sed -n 's/^#define KS_ABI_VERSION \([0-9]*\).*/\1/p' \
+  "$(dirname "$0")/../../probes/common/event_header.h")
+{ printf 'KSCOPERC\001\000\000\000'; printf "\\$(printf '%03o' "$abi")"; printf '\000\000\000'
+  head -c 8 /dev/zero; printf 'open'; head -c 12 /dev/zero; } >"$tmp/open.rec"
 expect_error "kscope: error: $tmp/open.rec was recorded by trace open, not trace exec" \
   "hint: replay it with: kscope trace open --replay $tmp/open.rec" -- \
   trace exec --replay "$tmp/open.rec"

@@ -3,7 +3,8 @@
 # SIGTERM as soon as the workload is done. exec_many does 50 known execs (successes, ENOENT,
 # EACCES, some as uid 65534, one with an argument longer than --max-arg-len); every one must
 # appear with its exact pid, ppid, uid, comm, ret, cgroup and argv. Other processes on the
-# machine may exec too: events are matched by pid, not counted.
+# machine may exec too: events are matched by pid, not counted. Then a failed execve that
+# began before kscope attached must come out flagged argv_missing, and counted.
 # Usage: trace_exec_json_test.sh /path/to/kscope /path/to/testprogs   (exit 77 = skipped)
 set -euo pipefail
 
@@ -60,7 +61,7 @@ import calendar, json, os, re, sys, time
 out_path, expected_path, start_ns, end_ns = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 MAX_ARGS, MAX_ARG_LEN = 128, 1024  # kscope's defaults
 KEYS = ["type", "time", "comm", "pid", "ns_pid", "ppid", "uid", "cgroup_id", "ret", "args",
-        "args_truncated"]
+        "args_truncated", "args_unreadable", "argv_missing"]
 fails = []
 
 def check(cond, what):
@@ -117,6 +118,7 @@ for pid, want in sorted(expected.items()):
     ev = evs[0]
     for key in ("ppid", "uid", "comm", "ret", "args", "args_truncated"):
         check(ev[key] == want[key], f"pid {pid}: {key} = {ev[key]!r}, want {want[key]!r}")
+    check(not ev["args_unreadable"] and not ev["argv_missing"], f"pid {pid}: flagged partial")
     check(ev["cgroup_id"] == cgroup_id, f"pid {pid}: cgroup_id {ev['cgroup_id']}, want {cgroup_id}")
     if host_ns:
         check(ev["ns_pid"] == pid, f"pid {pid}: ns_pid {ev['ns_pid']}, want {pid}")
@@ -155,5 +157,51 @@ for a, b in zip(live, replayed):
     if a != b or abs(ta - tb) > 10**6:
         sys.exit(f"FAIL: replay differs:\n  live     {a}\n  replayed {b}")
 print(f"ok: {len(live)} events replayed identically")
+EOF
+# A failed execve that began before kscope attached (exec_paused holds it inside the kernel
+# on a userfaultfd page): shown without arguments, flagged argv_missing, and counted like
+# lost events, in an {"type":"argv_missing"} record and in the summary.
+"$progs/exec_paused" "$tmp/ready" "$tmp/go" &
+paused=$!
+for _ in $(seq 200); do
+  [[ -e $tmp/ready ]] || ! kill -0 "$paused" 2>/dev/null && break
+  sleep 0.05
+done
+if [[ ! -e $tmp/ready ]]; then
+  wait "$paused" || [[ $? -eq 77 ]] || fail "exec_paused failed before its execve waited"
+  echo "note: no userfaultfd here: the argv_missing part is left out"
+  echo "PASS: trace_exec_json_test"
+  exit 0
+fi
+"$kscope" -v trace exec -o json --failed --comm exec_paused --duration 60 >"$tmp/paused.out" \
+  2>"$tmp/err" &
+kpid=$!
+for _ in $(seq 300); do
+  grep -qs "attached via" "$tmp/err" && break
+  sleep 0.1
+done
+: >"$tmp/go"
+wait "$paused" || fail "exec_paused: its execve did not fail with ENOENT"
+sleep 0.5  # past one tick, so the count is read while running
+kill -INT "$kpid"
+timeout 20 tail --pid="$kpid" -f /dev/null || fail "kscope did not stop within 20 s of SIGINT"
+wait "$kpid" || fail "kscope exited non-zero"
+kpid=
+summary=$(tail -n 1 "$tmp/err")
+[[ $summary == "kscope: trace exec: 1 events shown, 0 lost, 1 argv_missing, 1 partly read (stopped by signal 2)" ]] ||
+  fail "summary line: '$summary'"
+python3 - "$tmp/paused.out" "$paused" <<'EOF'
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+execs = [r for r in records if r["type"] == "exec"]
+counted = [r for r in records if r["type"] == "argv_missing"]
+if len(execs) != 1 or execs[0]["pid"] != int(sys.argv[2]):
+    sys.exit(f"FAIL: want one exec of exec_paused: {execs}")
+e = execs[0]
+if (e["ret"], e["args"], e["argv_missing"], e["args_unreadable"]) != (-2, [], True, False):
+    sys.exit(f"FAIL: want ret -2, no args, argv_missing: {e}")
+if counted != [{"type": "argv_missing", "argv_missing": 1, "total_argv_missing": 1}]:
+    sys.exit(f"FAIL: want one argv_missing record of 1: {counted}")
+print("ok: the exec begun before the probe is flagged and counted")
 EOF
 echo "PASS: trace_exec_json_test"

@@ -2,6 +2,7 @@
 // empty argument, a 2000-byte argument, failing execs, another uid) and every field of
 // every exec must come back exactly, on each hook alternative this kernel supports.
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -119,6 +120,8 @@ TEST_P(TraceExec, EveryExecWithEveryFieldExact) {
     EXPECT_EQ(e.argv("args").args, args) << "pid " << x.pid;
     EXPECT_EQ(e.argv("args").truncated, truncated) << "pid " << x.pid;
     EXPECT_EQ(e.boolean("args_truncated"), truncated) << "pid " << x.pid;
+    EXPECT_FALSE(e.boolean("args_unreadable")) << "pid " << x.pid;
+    EXPECT_FALSE(e.boolean("argv_missing")) << "pid " << x.pid;
     failed += x.ret != 0;
     other_uid += x.uid == 65534;
     cut += truncated;
@@ -200,10 +203,63 @@ TEST_P(TraceExec, PidInsideItsOwnPidNamespace) {
   EXPECT_EQ(mine[0]->integer("ret"), 0);
 }
 
+// A failed execve whose start the probe never saw (exec_paused holds it inside the kernel,
+// on a userfaultfd page, while the probe attaches): reported anyway, without arguments,
+// flagged argv_missing, and counted in exec_argv_missing, the count a run reports.
+TEST_P(TraceExec, FailedExecBegunBeforeTheProbeIsFlaggedAndCounted) {
+  KSCOPE_REQUIRE_PRIVILEGES();
+  KSCOPE_REQUIRE_HOOK("exec", GetParam());
+  std::string dir = temp_dir(), ready = dir + "/ready", go = dir + "/go";
+  std::string prog = testprog("exec_paused");
+  char* argv[] = {prog.data(), ready.data(), go.data(), nullptr};
+  pid_t pid;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv, environ), 0);
+  int status = 0;
+  for (int ms = 0; access(ready.c_str(), F_OK) != 0 && ms < 10000; ms += 5) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      std::system(("rm -rf '" + dir + "'").c_str());
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+        GTEST_SKIP() << "no userfaultfd here to hold an execve inside the kernel";
+      FAIL() << "exec_paused ended before its execve waited: status " << status;
+    }
+    usleep(5000);
+  }
+
+  LiveTool live("exec");
+  live.args.set("--failed").on = true;
+  auto opened = live.open(GetParam(), {.comm = "exec_paused"});
+  CollectSink sink(live);
+  std::optional<RingBuffer> rb;
+  if (opened)
+    if (auto r = RingBuffer::create(live.probe->events_fd(), sink)) rb.emplace(std::move(*r));
+  std::fclose(std::fopen(go.c_str(), "w"));  // let the execve go on, whatever happened
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (rb) (void)rb->consume();
+    usleep(5000);
+  }
+  std::system(("rm -rf '" + dir + "'").c_str());
+  ASSERT_TRUE(opened) << opened.error().message;
+  ASSERT_TRUE(rb);
+  (void)rb->consume();
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+
+  std::vector<const EventRecord*> mine;
+  for (const auto& e : sink.events)
+    if (e.integer("pid") == pid) mine.push_back(&e);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0]->integer("ret"), -ENOENT);
+  EXPECT_EQ(mine[0]->argv("args").args, std::vector<std::string>{});
+  EXPECT_TRUE(mine[0]->boolean("argv_missing"));
+  EXPECT_FALSE(mine[0]->boolean("args_unreadable"));
+  EXPECT_EQ(read_percpu_sum(live.probe->map_fd("exec_argv_missing")).value_or(~0ull), 1u);
+  EXPECT_EQ(live.lost(), 0u);
+}
+
 // abi_known makes known execs natively; abi_known32 the same as a 32-bit task, which also
 // makes syscalls whose ia32 numbers are x86-64's execve (59) and execveat (322). Each hook
-// reports exactly the execs it can see (docs/tools.md), each with its argv, and never one of
-// those unrelated syscalls: tp_btf sees every exec, in the ABI it was made in; the syscalls
+// reports exactly the execs it can see (docs/tools.md), each with its argv (one whose
+// argv[1] is unmapped: argv[0] and the args_unreadable flag), and never one of those
+// unrelated syscalls: tp_btf sees every exec, in the ABI it was made in; the syscalls
 // tracepoints see no 32-bit syscall, so of a 32-bit task only the execs that succeed (the
 // one that loads a 32-bit program through sched_process_exec, one that loads a 64-bit
 // program through sys_exit_execve).
@@ -216,21 +272,25 @@ void expect_abi_known_execs(const std::string& hook, bool ia32) {
   ASSERT_GT(run.lines.size(), 4u);
 
   bool sees_ia32_syscalls = hook == "tp_btf";
-  using Exec = std::tuple<int64_t, int64_t, std::vector<std::string>>;  // pid, ret, argv
-  std::vector<Exec> want = {{run.pid(), 0, run.argv}};  // the exec that started it
+  // pid, ret, what could not be read, argv
+  using Exec = std::tuple<int64_t, int64_t, std::string, std::vector<std::string>>;
+  std::vector<Exec> want = {{run.pid(), 0, "-", run.argv}};  // the exec that started it
   std::set<int64_t> pids = {run.pid()};
   for (const auto& l : run.lines) {
     if (l.at(1) != "exec") continue;
-    Exec x{std::stol(l.at(0)), std::stol(l.at(2)), split(l.at(3), '\x1f')};
+    std::vector<std::string> args;
+    if (!l.at(4).empty()) args = split(l.at(4), '\x1f');
+    Exec x{std::stol(l.at(0)), std::stol(l.at(2)), l.at(3), args};
     pids.insert(std::get<0>(x));
     if (!ia32 || std::get<1>(x) == 0 || sees_ia32_syscalls) want.push_back(x);
   }
   std::vector<Exec> got;
   for (const auto& e : run.events)
     if (pids.contains(e.integer("pid")))
-      got.emplace_back(e.integer("pid"), e.integer("ret"), e.argv("args").args);
+      got.emplace_back(e.integer("pid"), e.integer("ret"),
+                       partial_flag(e, {"args_unreadable", "argv_missing"}), e.argv("args").args);
   EXPECT_EQ(got, want);
-  EXPECT_EQ(want.size(), ia32 && !sees_ia32_syscalls ? 3u : 5u);
+  EXPECT_EQ(want.size(), ia32 && !sees_ia32_syscalls ? 3u : 6u);
   EXPECT_EQ(live.lost(), 0u);
   EXPECT_EQ(run.malformed, 0u);
 }

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -187,6 +188,13 @@ struct AbiKnown {
   size_t malformed = 0;
   uint32_t pid() const { return lines.empty() ? 0 : std::stoul(lines.front().at(0)); }
 };
+
+// abi_known's PARTIAL column for an event: the first of the boolean `flags` it has set, or "-".
+inline std::string partial_flag(const EventRecord& e, std::initializer_list<const char*> flags) {
+  for (const char* f : flags)
+    if (e.boolean(f)) return f;
+  return "-";
+}
 
 inline AbiKnown run_abi_known(const LiveTool& live, bool ia32) {
   AbiKnown run;

@@ -229,7 +229,31 @@ TEST(DecodeExec, WrongTypeIsAnError) {
 
   auto open = decode_exec(open_record(open_header(), {.path = "/etc/passwd\0"sv}), ArgLimits{});
   ASSERT_FALSE(open.has_value());
-  EXPECT_EQ(open.error().message, "not an exec record (type 2, 92 bytes)");
+  EXPECT_EQ(open.error().message, "not an exec record (type 2, 100 bytes)");
+}
+
+// What the probe could not read is flagged in the event, apart from what a limit cut.
+TEST(DecodeExec, PartialReadFlags) {
+  auto whole = decode_exec(exec_record(Header{}, {.ret = -2, .args = "a\0"sv}), ArgLimits{});
+  ASSERT_TRUE(whole.has_value());
+  EXPECT_FALSE(whole->boolean("args_unreadable"));
+  EXPECT_FALSE(whole->boolean("argv_missing"));
+
+  auto unreadable = decode_exec(
+      exec_record(Header{}, {.ret = -14, .flags = KS_EXEC_ARGS_UNREADABLE, .args = "a\0"sv}),
+      ArgLimits{});
+  ASSERT_TRUE(unreadable.has_value());
+  EXPECT_EQ(args_of(*unreadable), Args{"a"});
+  EXPECT_TRUE(unreadable->boolean("args_unreadable"));
+  EXPECT_FALSE(unreadable->boolean("argv_missing"));
+  EXPECT_FALSE(truncated(*unreadable)) << "a fault is not a cut";
+
+  auto missing = decode_exec(
+      exec_record(Header{}, {.ret = -2, .flags = KS_EXEC_ARGV_MISSING, .args = ""sv}), ArgLimits{});
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(args_of(*missing), Args{});
+  EXPECT_FALSE(missing->boolean("args_unreadable"));
+  EXPECT_TRUE(missing->boolean("argv_missing"));
 }
 
 TEST(DecodeExec, ArgsSizeMismatchIsAnError) {
@@ -279,7 +303,7 @@ TEST(DecodeOpen, EveryField) {
                              .mode = 0640,
                              .syscall = KS_OPEN_OPENAT2,
                              .path = "/tmp/kscope-known\0"sv});
-  ASSERT_EQ(rec.size(), 80u + 18);
+  ASSERT_EQ(rec.size(), 88u + 18);
   auto e = decode_open(rec);
   ASSERT_TRUE(e.has_value()) << e.error().message;
   expect_header(*e, "open_known");
@@ -324,6 +348,30 @@ TEST(DecodeOpen, Openat2KeepsSixtyFourBitFlags) {
   EXPECT_EQ(e->text("syscall"), "openat2");
 }
 
+TEST(DecodeOpen, PartialReadFlags) {
+  auto whole = decode_open(open_record(open_header(), {.path = "/x\0"sv}));
+  ASSERT_TRUE(whole.has_value());
+  EXPECT_FALSE(whole->boolean("path_unreadable"));
+  EXPECT_FALSE(whole->boolean("how_unreadable"));
+
+  auto path = decode_open(open_record(
+      open_header(), {.ret = -EFAULT, .path = ""sv, .partial = KS_OPEN_PATH_UNREADABLE}));
+  ASSERT_TRUE(path.has_value()) << path.error().message;
+  EXPECT_EQ(path->text("path"), "");
+  EXPECT_TRUE(path->boolean("path_unreadable"));
+  EXPECT_FALSE(path->boolean("how_unreadable"));
+
+  auto how = decode_open(open_record(open_header(), {.flags = 0,
+                                                     .ret = -EFAULT,
+                                                     .mode = 0,
+                                                     .syscall = KS_OPEN_OPENAT2,
+                                                     .path = "/x\0"sv,
+                                                     .partial = KS_OPEN_HOW_UNREADABLE}));
+  ASSERT_TRUE(how.has_value());
+  EXPECT_FALSE(how->boolean("path_unreadable"));
+  EXPECT_TRUE(how->boolean("how_unreadable"));
+}
+
 TEST(DecodeOpen, PathStopsAtFirstNulOrAtItsSize) {
   auto nul_rec = open_record(open_header(), {.path = "/a\0garbage\0"sv});
   auto nul = decode_open(nul_rec);
@@ -351,7 +399,7 @@ TEST(DecodeOpen, MalformedRecordsAreErrors) {
   grown.push_back(std::byte{0});
   auto size = decode_open(grown);
   ASSERT_FALSE(size.has_value());
-  EXPECT_EQ(size.error().message, "record header says 83 bytes, record has 84");
+  EXPECT_EQ(size.error().message, "record header says 91 bytes, record has 92");
 
   auto exec = decode_open(exec_record(Header{}, {.args = "a\0"sv}));
   ASSERT_FALSE(exec.has_value());

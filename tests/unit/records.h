@@ -20,7 +20,7 @@ namespace kscope::test {
 // The ABI the records below are built against: a change here is a change in the probes.
 static_assert(sizeof(ks_event_header) == 56);
 static_assert(offsetof(ks_exec_event, args) == 80);
-static_assert(offsetof(ks_open_event, path) == 80);
+static_assert(offsetof(ks_open_event, path) == 88);
 
 using Bytes = std::vector<std::byte>;
 
@@ -98,6 +98,7 @@ struct OpenBody {
   uint16_t syscall = KS_OPEN_OPENAT;
   std::string_view path;
   std::optional<uint16_t> path_size;  // default: path.size()
+  uint32_t partial = 0;               // KS_OPEN_*_UNREADABLE
 };
 
 inline Bytes open_record(const Header& h, const OpenBody& o) {
@@ -109,6 +110,8 @@ inline Bytes open_record(const Header& h, const OpenBody& o) {
   r.u32(o.mode);
   r.u16(o.syscall);
   r.u16(o.path_size.value_or(static_cast<uint16_t>(o.path.size())));
+  r.u32(o.partial);
+  r.u32(0);  // pad
   r.raw(o.path);
   r.set_size(static_cast<uint32_t>(r.b.size()));
   return r.b;

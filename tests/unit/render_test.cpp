@@ -118,7 +118,7 @@ TEST_F(RenderTest, ExecInAnotherPidNamespace) {
   EXPECT_EQ(exec_json(h, e),
             R"({"type":"exec","time":"2099-01-02T03:04:05.123456789Z","comm":"exec_target",)"
             R"("pid":4194304,"ns_pid":7,"ppid":4000,"uid":1000,"cgroup_id":12345,"ret":0,)"
-            R"("args":["x"],"args_truncated":false})"
+            R"("args":["x"],"args_truncated":false,"args_unreadable":false,"argv_missing":false})"
             "\n");
 }
 
@@ -136,7 +136,7 @@ TEST_F(RenderTest, ExecJson) {
             R"({"type":"exec","time":"2099-01-02T03:04:05.123456789Z","comm":"exec_target",)"
             R"("pid":4242,"ns_pid":4242,"ppid":4000,"uid":1000,"cgroup_id":12345,"ret":0,)"
             R"("args":["exec_target","kscope-bar-1","with space","","q\"uote","it's"],)"
-            R"("args_truncated":false})"
+            R"("args_truncated":false,"args_unreadable":false,"argv_missing":false})"
             "\n");
 }
 
@@ -151,7 +151,7 @@ TEST_F(RenderTest, ExecJsonTruncatedAndEscaped) {
             R"({"type":"exec","time":"2099-01-02T03:04:05.123456789Z","comm":"a\"b",)"
             R"("pid":4242,"ns_pid":4242,"ppid":4000,"uid":1000,"cgroup_id":12345,"ret":-2,)"
             "\"args\":[\"back\\\\slash\",\"\\u0001\",\"caf\xc3\xa9\",\"bad\\ufffd\"],"
-            R"("args_truncated":true})"
+            R"("args_truncated":true,"args_unreadable":false,"argv_missing":false})"
             "\n");
 }
 
@@ -167,6 +167,39 @@ TEST_F(RenderTest, SeveralRowsOneLineEach) {
   Shown r = run_records("exec", {exec_record(exec_header(), e), exec_record(other, e)});
   EXPECT_EQ(r.stats.shown, 2u);
   EXPECT_EQ(r.text, exec_json(exec_header(), e) + exec_json(other, e));
+}
+
+// An argv the probe could read only in part ends its ARGS cell with a mark, and says so in
+// JSON; the run counts it as partly read.
+TEST_F(RenderTest, ExecPartialReadsMarkedInTableAndJson) {
+  Header h = exec_header();
+  h.comm = "abi_known";
+  ExecBody e = exec_body();
+  e.ret = -14;
+  e.flags = KS_EXEC_ARGS_UNREADABLE;
+  e.args = "kscope-abi-unmapped\0"sv;
+  EXPECT_EQ(exec_row(h, e),
+            "03:04:05 abi_known        4242    4000    1000   -14  kscope-abi-unmapped <unreadable>\n");
+  EXPECT_EQ(exec_json(h, e),
+            R"({"type":"exec","time":"2099-01-02T03:04:05.123456789Z","comm":"abi_known",)"
+            R"("pid":4242,"ns_pid":4242,"ppid":4000,"uid":1000,"cgroup_id":12345,"ret":-14,)"
+            R"("args":["kscope-abi-unmapped"],"args_truncated":false,"args_unreadable":true,)"
+            R"("argv_missing":false})"
+            "\n");
+
+  e.ret = -2;
+  e.flags = KS_EXEC_ARGV_MISSING;
+  e.args = ""sv;
+  EXPECT_EQ(exec_row(h, e), "03:04:05 abi_known        4242    4000    1000   -2   <argv missing>\n");
+  EXPECT_EQ(exec_json(h, e),
+            R"({"type":"exec","time":"2099-01-02T03:04:05.123456789Z","comm":"abi_known",)"
+            R"("pid":4242,"ns_pid":4242,"ppid":4000,"uid":1000,"cgroup_id":12345,"ret":-2,)"
+            R"("args":[],"args_truncated":false,"args_unreadable":false,"argv_missing":true})"
+            "\n");
+
+  Shown r = run_records("exec", {exec_record(h, e), exec_record(h, exec_body())});
+  EXPECT_EQ(r.stats.shown, 2u);
+  EXPECT_EQ(r.stats.partial, 1u);
 }
 
 // ---- open ----
@@ -193,7 +226,7 @@ TEST_F(RenderTest, OpenJson) {
             R"({"type":"open","time":"2099-01-02T03:04:05.123456789Z","pid":4242,"tid":4243,)"
             R"("comm":"open_known","uid":1000,"cgroup_id":12345,"fd":3,"errno":0,)"
             R"("flags":"O_WRONLY|O_CREAT|O_TRUNC","mode":420,"syscall":"openat","dfd":-100,)"
-            R"("path":"/tmp/kscope known"})"
+            R"("path":"/tmp/kscope known","path_unreadable":false,"how_unreadable":false})"
             "\n");
 }
 
@@ -209,8 +242,50 @@ TEST_F(RenderTest, OpenJsonFailedOpenat2) {
             R"({"type":"open","time":"2099-01-02T03:04:05.123456789Z","pid":4242,"tid":4243,)"
             R"("comm":"open_known","uid":1000,"cgroup_id":12345,"fd":-1,"errno":13,)"
             R"("flags":"O_RDONLY|O_CLOEXEC","mode":0,"syscall":"openat2","dfd":3,)"
-            R"("path":"rel\npath"})"
+            R"("path":"rel\npath","path_unreadable":false,"how_unreadable":false})"
             "\n");
+}
+
+// A path or open_how the probe could not read ends the PATH cell with a mark naming it, and
+// JSON says which; the run counts each as partly read.
+TEST_F(RenderTest, OpenPartialReadsMarkedInTableAndJson) {
+  OpenBody o = open_body();
+  o.ret = -EFAULT;
+  o.path = ""sv;
+  o.partial = KS_OPEN_PATH_UNREADABLE;
+  EXPECT_EQ(open_row(o), "03:04:05 4242    open_known       1000   -1   EFAULT  O_WRONLY|O_CREAT|O_TRUNC "
+                         "0644  <path unreadable>\n");
+  EXPECT_EQ(open_json(o),
+            R"({"type":"open","time":"2099-01-02T03:04:05.123456789Z","pid":4242,"tid":4243,)"
+            R"("comm":"open_known","uid":1000,"cgroup_id":12345,"fd":-1,"errno":14,)"
+            R"("flags":"O_WRONLY|O_CREAT|O_TRUNC","mode":420,"syscall":"openat","dfd":-100,)"
+            R"("path":"","path_unreadable":true,"how_unreadable":false})"
+            "\n");
+
+  OpenBody how = open_body();
+  how.flags = 0;
+  how.mode = 0;
+  how.ret = -EFAULT;
+  how.syscall = KS_OPEN_OPENAT2;
+  how.partial = KS_OPEN_HOW_UNREADABLE;
+  EXPECT_EQ(open_row(how), "03:04:05 4242    open_known       1000   -1   EFAULT  O_RDONLY                 "
+                           "0000  /tmp/kscope known <open_how unreadable>\n");
+  EXPECT_EQ(open_json(how),
+            R"({"type":"open","time":"2099-01-02T03:04:05.123456789Z","pid":4242,"tid":4243,)"
+            R"("comm":"open_known","uid":1000,"cgroup_id":12345,"fd":-1,"errno":14,)"
+            R"("flags":"O_RDONLY","mode":0,"syscall":"openat2","dfd":-100,)"
+            R"("path":"/tmp/kscope known","path_unreadable":false,"how_unreadable":true})"
+            "\n");
+
+  how.partial |= KS_OPEN_PATH_UNREADABLE;
+  how.path = ""sv;
+  EXPECT_EQ(open_row(how), "03:04:05 4242    open_known       1000   -1   EFAULT  O_RDONLY                 "
+                           "0000  <path and open_how unreadable>\n");
+
+  Shown r = run_records("open", {open_record(open_hdr(), o), open_record(open_hdr(), open_body()),
+                                 open_record(open_hdr(), how)});
+  EXPECT_EQ(r.stats.shown, 3u);
+  EXPECT_EQ(r.stats.partial, 2u);
 }
 
 TEST_F(RenderTest, OpenFlagsCacheFollowsEveryValue) {

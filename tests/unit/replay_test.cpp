@@ -42,7 +42,8 @@ std::string exec_line(uint32_t pid, uint32_t uid, int ret, std::string_view args
                       std::string_view time = kTime) {
   return fmt::format(
       R"({{"type":"exec","time":"{}","comm":"{}","pid":{},"ns_pid":{},"ppid":1,"uid":{},)"
-      R"("cgroup_id":1,"ret":{},"args":{},"args_truncated":false}})"
+      R"("cgroup_id":1,"ret":{},"args":{},"args_truncated":false,"args_unreadable":false,)"
+      R"("argv_missing":false}})"
       "\n",
       time, ret ? "exec_many" : "exec_target", pid, pid, uid, ret, args_json);
 }
@@ -146,7 +147,8 @@ TEST_F(ReplayTest, OpenSinkOverTheSameFile) {
   EXPECT_EQ(c.text(), fmt::format(
                           R"({{"type":"open","time":"{}","pid":150,"tid":150,"comm":"open_known",)"
                           R"("uid":0,"cgroup_id":1,"fd":3,"errno":0,"flags":"O_RDONLY","mode":0,)"
-                          R"("syscall":"openat","dfd":-100,"path":"/etc/passwd"}})"
+                          R"("syscall":"openat","dfd":-100,"path":"/etc/passwd",)"
+                          R"("path_unreadable":false,"how_unreadable":false}})"
                           "\n",
                           kTime));
   EXPECT_EQ(stats->shown, 1u);
@@ -301,6 +303,29 @@ TEST_F(ReplayTest, ReportMissedJsonBesideLost) {
             "{\"type\":\"missed\",\"missed\":1,\"total_missed\":3}\n");
   EXPECT_EQ(s->stats().missed, 3u);
   EXPECT_EQ(s->stats().lost, 1u);
+}
+
+// A tool's own kernel counter (exec's argv_missing) is reported as lost is, by its kind.
+TEST_F(ReplayTest, ReportToolCounterJson) {
+  TraceOptions options{.format = Format::json};
+  Captured c;
+  auto s = sink("exec", options, c);
+  ASSERT_EQ(s->counters().size(), 1u);
+  EXPECT_EQ(s->counters()[0].kind, "argv_missing");
+  EXPECT_STREQ(s->counters()[0].map, "exec_argv_missing");
+  s->report_counted(0, 0);  // nothing yet: no line
+  s->report_counted(0, 2);
+  s->report_lost(1);
+  s->report_counted(0, 2);  // unchanged: no line
+  s->report_counted(0, 5);
+  EXPECT_EQ(c.text(),
+            "{\"type\":\"argv_missing\",\"argv_missing\":2,\"total_argv_missing\":2}\n"
+            "{\"type\":\"lost\",\"lost\":1,\"total_lost\":1}\n"
+            "{\"type\":\"argv_missing\",\"argv_missing\":3,\"total_argv_missing\":5}\n");
+  ASSERT_EQ(s->stats().counted.size(), 1u);
+  EXPECT_EQ(s->stats().counted[0].first, "argv_missing");
+  EXPECT_EQ(s->stats().counted[0].second, 5u);
+  EXPECT_TRUE(sink("open", options, c)->counters().empty());
 }
 
 TEST_F(ReplayTest, ReportLostTableGoesToTheLogNotTheTable) {
