@@ -1,6 +1,8 @@
 // trace exec against the real kernel: exec_many execs 1000 known argvs (spaces, quotes, an
 // empty argument, a 2000-byte argument, failing execs, another uid) and every field of
 // every exec must come back exactly, on each hook alternative this kernel supports.
+#include <bpf/bpf.h>
+
 #include <map>
 #include <optional>
 #include <set>
@@ -203,45 +205,110 @@ TEST_P(TraceExec, PidInsideItsOwnPidNamespace) {
   EXPECT_EQ(mine[0]->integer("ret"), 0);
 }
 
-// A failed execve whose start the probe never saw (exec_paused holds it inside the kernel,
-// on a userfaultfd page, while the probe attaches): reported anyway, without arguments,
-// flagged argv_missing, and counted in exec_argv_missing, the count a run reports.
+// exec_paused: an execve held inside the kernel (its path on a userfaultfd page) until
+// release(); it then fails with ENOENT.
+class PausedExec {
+ public:
+  // Whether the execve waits; when not, why (skipped: no userfaultfd here).
+  std::string start() {
+    std::string prog = testprog("exec_paused"), ready = dir_ + "/ready";
+    char* argv[] = {prog.data(), ready.data(), go_.data(), nullptr};
+    if (posix_spawn(&pid_, argv[0], nullptr, nullptr, argv, environ) != 0) return "cannot spawn";
+    for (int ms = 0; access(ready.c_str(), F_OK) != 0; ms += 5) {
+      if (ms >= 10000 || waitpid(pid_, &status_, WNOHANG) == pid_) {
+        if (ms >= 10000) release_and_wait(nullptr);
+        return WIFEXITED(status_) && WEXITSTATUS(status_) == 77 ? "no userfaultfd here"
+                                                                 : "exec_paused did not wait";
+      }
+      usleep(5000);
+    }
+    waiting_ = true;
+    return "";
+  }
+  // Lets the execve go on and waits for the program, draining `rb` meanwhile: its exit code.
+  int release(std::optional<RingBuffer>& rb) { return release_and_wait(rb ? &*rb : nullptr); }
+  pid_t pid() const { return pid_; }
+  ~PausedExec() {
+    if (waiting_) release_and_wait(nullptr);
+    std::system(("rm -rf '" + dir_ + "'").c_str());
+  }
+
+ private:
+  int release_and_wait(RingBuffer* rb) {
+    std::fclose(std::fopen(go_.c_str(), "w"));
+    while (waitpid(pid_, &status_, WNOHANG) == 0) {
+      if (rb) (void)rb->consume();
+      usleep(5000);
+    }
+    if (rb) (void)rb->consume();
+    waiting_ = false;
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
+  }
+  std::string dir_ = temp_dir(), go_ = dir_ + "/go";
+  pid_t pid_ = 0;
+  int status_ = 0;
+  bool waiting_ = false;
+};
+
+std::optional<RingBuffer> ring_buffer(const LiveTool& live, RecordSink& sink) {
+  auto r = RingBuffer::create(live.probe->events_fd(), sink);
+  if (!r) return std::nullopt;
+  return std::move(*r);
+}
+
+// The enter hooks keep a failed exec's argv pointer in exec_argv; only --failed needs it, so
+// without it they are not loaded (the map shrinks to one slot): an execve held inside the
+// kernel is in the map with --failed, and nowhere without.
+TEST_P(TraceExec, EnterHooksKeepArgvOnlyWithFailed) {
+  KSCOPE_REQUIRE_PRIVILEGES();
+  KSCOPE_REQUIRE_HOOK("exec", GetParam());
+  for (bool failed : {false, true}) {
+    SCOPED_TRACE(failed ? "--failed" : "default");
+    LiveTool live("exec");
+    live.args.set("--failed").on = failed;
+    auto opened = live.open(GetParam());
+    ASSERT_TRUE(opened) << opened.error().message;
+    int fd = live.probe->map_fd("exec_argv");
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+    EXPECT_EQ(info.max_entries, failed ? 10240u : 1u);
+
+    PausedExec paused;
+    if (auto why = paused.start(); !why.empty()) GTEST_SKIP() << why;
+    uint32_t key = 0;
+    int found = bpf_map_get_next_key(fd, nullptr, &key);
+    CollectSink sink(live);
+    auto rb = ring_buffer(live, sink);
+    EXPECT_EQ(paused.release(rb), 0);
+    if (failed) {
+      EXPECT_EQ(found, 0);
+      EXPECT_EQ(key, static_cast<uint32_t>(paused.pid()));
+    } else {
+      EXPECT_EQ(found, -ENOENT) << "an entry for tid " << key;
+    }
+  }
+}
+
+// A failed execve whose start the probe never saw (exec_paused holds it inside the kernel
+// while the probe attaches): reported anyway, without arguments, flagged argv_missing, and
+// counted in exec_argv_missing, the count a run reports.
 TEST_P(TraceExec, FailedExecBegunBeforeTheProbeIsFlaggedAndCounted) {
   KSCOPE_REQUIRE_PRIVILEGES();
   KSCOPE_REQUIRE_HOOK("exec", GetParam());
-  std::string dir = temp_dir(), ready = dir + "/ready", go = dir + "/go";
-  std::string prog = testprog("exec_paused");
-  char* argv[] = {prog.data(), ready.data(), go.data(), nullptr};
-  pid_t pid;
-  ASSERT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv, environ), 0);
-  int status = 0;
-  for (int ms = 0; access(ready.c_str(), F_OK) != 0 && ms < 10000; ms += 5) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      std::system(("rm -rf '" + dir + "'").c_str());
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
-        GTEST_SKIP() << "no userfaultfd here to hold an execve inside the kernel";
-      FAIL() << "exec_paused ended before its execve waited: status " << status;
-    }
-    usleep(5000);
-  }
-
+  PausedExec paused;
+  if (auto why = paused.start(); !why.empty()) GTEST_SKIP() << why;
+  pid_t pid = paused.pid();
   LiveTool live("exec");
   live.args.set("--failed").on = true;
   auto opened = live.open(GetParam(), {.comm = "exec_paused"});
   CollectSink sink(live);
   std::optional<RingBuffer> rb;
-  if (opened)
-    if (auto r = RingBuffer::create(live.probe->events_fd(), sink)) rb.emplace(std::move(*r));
-  std::fclose(std::fopen(go.c_str(), "w"));  // let the execve go on, whatever happened
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (rb) (void)rb->consume();
-    usleep(5000);
-  }
-  std::system(("rm -rf '" + dir + "'").c_str());
+  if (opened) rb = ring_buffer(live, sink);
+  int status = paused.release(rb);  // whatever happened: the execve must go on
   ASSERT_TRUE(opened) << opened.error().message;
   ASSERT_TRUE(rb);
-  (void)rb->consume();
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  ASSERT_EQ(status, 0);
 
   std::vector<const EventRecord*> mine;
   for (const auto& e : sink.events)
