@@ -12,6 +12,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "common/compat.bpf.h"
+#include "common/core_fixes.bpf.h"
 #include "common/filter.bpf.h"
 #include "common/ringbuf.bpf.h"
 #include "common/syscall_nr.h"
@@ -70,7 +71,7 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret, __u16 syscal
 		e->mode = (__u16)ks_syscall_arg(regs, 3, compat);
 	}
 	e->dfd = ks_syscall_arg(regs, 0, compat);
-	long len = bpf_probe_read_user_str(e->path, sizeof(e->path), path);
+	long len = ks_read_user_str(e->path, sizeof(e->path), path);
 	if (len < 0) {
 		len = 0;
 		e->partial |= KS_OPEN_PATH_UNREADABLE;
