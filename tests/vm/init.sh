@@ -7,10 +7,11 @@ export PATH=/bin:/usr/bin:/sbin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t bpf bpf /sys/fs/bpf
-# tracefs is left unmounted on purpose: kscope mounts it itself, as on a bare host.
+# /tmp stays on the initramfs (writable already): the build tree may live under /tmp, and
+# the tests find their testprogs at its path. tracefs is left unmounted on purpose: kscope
+# mounts it itself, as on a bare host.
 . /vm.env  # LD_LIBRARY_PATH, the tests to run ($tests), the modules to load ($modules)
 for m in $modules; do insmod "/kscope/$m"; done
 ip link set lo up
