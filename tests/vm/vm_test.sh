@@ -98,5 +98,9 @@ if [ -z "$rc" ]; then
   tail -50 "$work/console.log" >&2
   exit 1
 fi
+if grep -q '^\[==========\] Running 0 tests' "$work/result.log"; then
+  echo "FAIL: no test matched '$filter'"
+  exit 1
+fi
 [ "$rc" = 0 ] && echo "PASS" || echo "FAIL: the privileged tier exited with $rc"
 exit "$rc"
