@@ -39,8 +39,9 @@ cp -a "$testprogs"/. "$root$testprogs/"
 host_tools=(/usr/bin/install)
 cp "${host_tools[@]}" "$root/usr/bin/"
 
-# Kernel modules the tests need (doctor's tc check: clsact is in sch_ingress, the BPF classifier in cls_bpf), each after
-# the modules it depends on (read from its .modinfo; the package ships no modules.dep).
+# Kernel modules the tests need (doctor's tc check: clsact is in sch_ingress, the BPF
+# classifier in cls_bpf), each after the modules it depends on (read from its .modinfo: the
+# package ships no modules.dep).
 moddir=$(ls -d "$kernels/$flavour"/lib/modules/* | head -1)
 modules=()
 add_module() {
