@@ -10,6 +10,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <istream>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -362,41 +364,47 @@ const FeatureResult& Features::helper(Hook h, int id, std::string_view name) {
 
 namespace {
 
-bool has_member(const btf* b, std::string_view type, std::string_view member) {
-  int id = btf__find_by_name_kind(b, std::string(type).c_str(), BTF_KIND_STRUCT);
-  if (id < 0) return false;
-  const btf_type* t = btf__type_by_id(b, id);
-  const btf_member* m = btf_members(t);
-  for (int i = 0; i < btf_vlen(t); ++i, ++m)
-    if (btf__name_by_offset(b, m->name_off) == member) return true;
+// Whether a tracepoint format file declares `field`: a line "\tfield:TYPE NAME;\toffset:...".
+bool format_has_field(std::istream& format, std::string_view field) {
+  std::string line;
+  while (std::getline(format, line)) {
+    if (line.find("field:") == std::string::npos) continue;
+    size_t end = line.find(';');
+    std::string_view decl = std::string_view(line).substr(0, end);
+    if (decl.ends_with(field) && decl.size() > field.size() &&
+        decl[decl.size() - field.size() - 1] == ' ')
+      return true;
+  }
   return false;
 }
 
 }  // namespace
 
-const FeatureResult& Features::btf_member(std::string_view type, std::string_view member,
-                                          std::string_view what) {
+const FeatureResult& Features::tracepoint_field(std::string_view event, std::string_view field,
+                                                std::string_view what) {
   std::lock_guard lock(cache_mutex());
-  auto key = std::pair{std::string(type), std::string(member)};
-  if (auto it = members_.find(key); it != members_.end()) return it->second;
-  log::LibbpfCapture capture;
+  auto key = std::pair{std::string(event), std::string(field)};
+  if (auto it = fields_.find(key); it != fields_.end()) return it->second;
   FeatureResult result;
-  if (btf* vmlinux = btf__load_vmlinux_btf()) {
-    result = has_member(vmlinux, type, member)
-                 ? works(fmt::format("the kernel has {}", what))
-                 : missing(fmt::format("the kernel lacks {} (no {}.{} in its BTF)", what, type,
-                                       member));
-    btf__free(vmlinux);
+  auto fs = ensure_tracefs();
+  std::string path = fs ? fmt::format("{}/events/{}/format", fs->path, event) : std::string();
+  std::ifstream format(path);
+  if (!fs || !format) {
+    result = missing(fmt::format("cannot tell whether the kernel has {}: {}", what,
+                                 fs ? "no " + path : fs.error().message));
   } else {
-    result = missing(fmt::format("cannot tell whether the kernel has {}: its BTF does not load",
-                                 what));
+    result = format_has_field(format, field)
+                 ? works(fmt::format("the kernel has {}", what))
+                 : missing(fmt::format("the kernel lacks {} (no field {} in {})", what, field,
+                                       path));
   }
-  return members_[key] = std::move(result);
+  return fields_[key] = std::move(result);
 }
 
-void Features::fake_btf_member(std::string_view type, std::string_view member, FeatureResult r) {
+void Features::fake_tracepoint_field(std::string_view event, std::string_view field,
+                                     FeatureResult r) {
   std::lock_guard lock(cache_mutex());
-  members_[{std::string(type), std::string(member)}] = std::move(r);
+  fields_[{std::string(event), std::string(field)}] = std::move(r);
 }
 
 void Features::fake_helper(Hook h, int id, FeatureResult r) {

@@ -55,16 +55,19 @@ class Features {
   const FeatureResult& helper(Hook h, int id, std::string_view name);
   void fake_helper(Hook h, int id, FeatureResult r);
 
-  // Whether the running kernel's BTF has struct `type` with member `member`, read from
-  // /sys/kernel/btf/vmlinux once per pair; `what` names the feature for the reason.
-  const FeatureResult& btf_member(std::string_view type, std::string_view member,
-                                  std::string_view what);
-  void fake_btf_member(std::string_view type, std::string_view member, FeatureResult r);
+  // Whether tracepoint `event` ("sched/sched_process_exit") records field `field`, read from
+  // its format file in tracefs once per pair (mounting tracefs if needed): a small file,
+  // where parsing the kernel's BTF would add ~50 ms to a run's start. The record and the
+  // raw tracepoint's arguments come from one TRACE_EVENT, so this answers for tp_btf and
+  // raw_tp too. `what` names the feature for the reason.
+  const FeatureResult& tracepoint_field(std::string_view event, std::string_view field,
+                                        std::string_view what);
+  void fake_tracepoint_field(std::string_view event, std::string_view field, FeatureResult r);
 
  private:
   std::array<std::optional<FeatureResult>, kAllHooks.size()> cache_;
   std::map<std::pair<int, int>, FeatureResult> helpers_;  // (program type, helper id)
-  std::map<std::pair<std::string, std::string>, FeatureResult> members_;  // (struct, member)
+  std::map<std::pair<std::string, std::string>, FeatureResult> fields_;  // (event, field)
 };
 
 }  // namespace kscope

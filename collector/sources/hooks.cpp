@@ -27,7 +27,7 @@ FeatureResult assess_hook(const HookAlternative& alt, Features& features, bool p
 std::optional<std::string> inexact_here(const HookAlternative& alt, Features& features) {
   if (!alt.exact_with) return std::nullopt;
   const auto& need = *alt.exact_with;
-  if (const auto& f = features.btf_member(need.type, need.member, need.what); !f.works)
+  if (const auto& f = features.tracepoint_field(need.event, need.field, need.what); !f.works)
     return f.reason;
   return std::nullopt;
 }

@@ -18,10 +18,11 @@ struct HelperNeed {
   std::string_view name;  // for the reason, e.g. "bpf_task_pt_regs (Linux 5.15)"
 };
 
-// A kernel struct member without which an alternative works but is inexact.
-struct BtfMemberNeed {
-  std::string_view type, member;
-  std::string_view what;  // e.g. "group_dead in sched_process_exit"
+// A tracepoint field without which an alternative works but is inexact.
+struct TracepointFieldNeed {
+  std::string_view event;  // "sched/sched_process_exit"
+  std::string_view field;
+  std::string_view what;   // e.g. "group_dead in sched_process_exit"
 };
 
 struct HookAlternative {
@@ -32,7 +33,7 @@ struct HookAlternative {
   std::vector<HelperNeed> helpers;    // helpers its programs call that older kernels lack
   // Where the kernel lacks this, the alternative is inexact (the tool's docs say how), and
   // every alternative that is exact here is tried before it.
-  std::optional<BtfMemberNeed> exact_with = std::nullopt;
+  std::optional<TracepointFieldNeed> exact_with = std::nullopt;
 };
 
 // The alternative called `name`, or an error listing the tool's alternatives.

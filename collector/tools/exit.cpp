@@ -82,9 +82,8 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
   return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
-// The tracepoint's own record type carries group_dead exactly when its arguments do.
-constexpr BtfMemberNeed kGroupDead{"trace_event_raw_sched_process_exit", "group_dead",
-                                   "group_dead in sched_process_exit (6.18 has it, 6.1 not)"};
+constexpr TracepointFieldNeed kGroupDead{"sched/sched_process_exit", "group_dead",
+                                         "group_dead in sched_process_exit (6.18 has it, 6.1 not)"};
 
 }  // namespace
 

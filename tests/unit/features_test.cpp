@@ -26,7 +26,7 @@ Features faked(bool works) {
       for (const auto& helper : alt.helpers)
         f.fake_helper(alt.hook, helper.id, {true, "faked: helper present"});
       if (alt.exact_with)
-        f.fake_btf_member(alt.exact_with->type, alt.exact_with->member, {true, "faked: present"});
+        f.fake_tracepoint_field(alt.exact_with->event, alt.exact_with->field, {true, "faked: present"});
     }
   return f;
 }
@@ -146,8 +146,8 @@ TEST(PredictHooks, ExactAlternativesBeforeInexactOnes) {
     for (const auto& alt : hooks) (alt.exact_with ? inexact : exact).push_back(&alt);
     if (inexact.empty() || exact.empty()) continue;
     Features f = faked(true);
-    const BtfMemberNeed& need = *inexact.front()->exact_with;
-    f.fake_btf_member(need.type, need.member, {false, "faked: no group_dead"});
+    const TracepointFieldNeed& need = *inexact.front()->exact_with;
+    f.fake_tracepoint_field(need.event, need.field, {false, "faked: no group_dead"});
     auto choices = predict_hooks(hooks, f);
     ASSERT_EQ(choices.size(), hooks.size());
     for (size_t i = 0; i < choices.size(); ++i) {
@@ -158,7 +158,7 @@ TEST(PredictHooks, ExactAlternativesBeforeInexactOnes) {
                                           : std::optional<std::string>("faked: no group_dead"));
     }
     // Where the kernel has it, the tool's own order stands and nothing is inexact.
-    f.fake_btf_member(need.type, need.member, {true, "faked: present"});
+    f.fake_tracepoint_field(need.event, need.field, {true, "faked: present"});
     auto ranked = rank_hooks(hooks, f);
     for (size_t i = 0; i < hooks.size(); ++i) EXPECT_EQ(ranked[i], &hooks[i]);
     ++checked;
