@@ -37,8 +37,8 @@ class LiveProbe {
  public:
   virtual ~LiveProbe() = default;
   virtual int events_fd() const = 0;  // the ring buffer
-  virtual int lost_fd() const = 0;    // per-CPU count of failed ring buffer writes
-  virtual int map_fd(const char* name) const = 0;  // a ProbeCounter's map
+  virtual int map_fd(const char* name) const = 0;  // a map of the probe's object
+  int lost_fd() const { return map_fd("lost_events"); }  // per-CPU failed ring buffer writes
   // Runs of the probe's programs the kernel skipped: its recursion guard turns away a
   // program while another run of it holds the CPU (a trampoline preempted on PREEMPT_RT,
   // a tracepoint hit from inside a probe). 0 where the kernel does not count them.
@@ -55,7 +55,6 @@ class SkeletonProbe final : public LiveProbe {
   SkeletonProbe(Skeleton<T> skel, const HookAlternative& hook)
       : skel_(std::move(skel)), hook_(hook) {}
   int events_fd() const override { return object::map_fd(skel_.object(), "events"); }
-  int lost_fd() const override { return object::map_fd(skel_.object(), "lost_events"); }
   int map_fd(const char* name) const override { return object::map_fd(skel_.object(), name); }
   Result<uint64_t> missed() const override { return recursion_misses(skel_.object()); }
   const HookAlternative& hook() const override { return hook_; }
