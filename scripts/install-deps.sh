@@ -43,19 +43,25 @@ fi
 # and fentry. They are unpacked, not installed: nothing changes this machine's boot.
 # Each flavour's directory keeps the package it came from; a newer ABI replaces it.
 vm_kernels=/var/lib/kscope/vm-kernels
+# The versioned package a flavour's metapackage depends on (linux-image-6.1.0-NN-FLAVOUR).
+kernel_package() {
+  apt-cache depends "linux-image-$1" 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -1
+}
 for flavour in amd64 cloud-amd64 rt-amd64; do
   dir=$vm_kernels/$flavour
   [ -f "$dir/package" ] && [ "$updated" = 0 ] && continue  # unpacked before; no new lists
-  pkg=$(apt-cache depends "linux-image-$flavour" 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -1)
+  pkg=$(kernel_package "$flavour")
   if [ -z "$pkg" ] && [ "$updated" = 0 ]; then
     apt-get update -qq && updated=1
-    pkg=$(apt-cache depends "linux-image-$flavour" | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -1)
+    pkg=$(kernel_package "$flavour")
   fi
   [ -n "$pkg" ] || { echo "install-deps: no linux-image-$flavour in the archive" >&2; exit 1; }
   [ "$(cat "$dir/package" 2>/dev/null)" = "$pkg" ] && continue
   echo "install-deps: unpacking $pkg into $dir for the vm tier"
   tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download -qq "$pkg" 2>/dev/null)
+  chown _apt "$tmp" 2>/dev/null || true  # apt downloads as _apt where it can
+  (cd "$tmp" && apt-get download -qq "$pkg")
   rm -rf "$dir" && mkdir -p "$dir"
   dpkg-deb -x "$tmp"/*.deb "$dir"
   rm -rf "$tmp"
