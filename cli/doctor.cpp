@@ -58,25 +58,25 @@ void render_table(const Report& r, fmt::memory_buffer& out) {
     fmt::format_to(std::back_inserter(out), "{:<12}{:<9}{}\n", hook_name(hook),
                    result->works ? "works" : "missing", result->reason);
 
-  fmt::format_to(std::back_inserter(out), "\n{:<8}{:<12}{}\n", "TOOL", "HOOK", "ATTACH POINTS");
+  fmt::format_to(std::back_inserter(out), "\n{:<12}{:<12}{}\n", "TOOL", "HOOK", "ATTACH POINTS");
   for (const auto& t : r.tools) {
     const auto* chosen = t.chosen();
     if (!chosen) {
-      fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", t.tool->info().name, "none",
+      fmt::format_to(std::back_inserter(out), "{:<12}{:<12}{}\n", t.tool->info().name, "none",
                      t.why_none());
       continue;
     }
-    fmt::format_to(std::back_inserter(out), "{:<8}{:<12}{}\n", t.tool->info().name,
+    fmt::format_to(std::back_inserter(out), "{:<12}{:<12}{}\n", t.tool->info().name,
                    chosen->alt->name, chosen->alt->attach_points);
     for (const auto& a : t.alternatives) {
       if (a.inexact && a.feature.works)
-        fmt::format_to(std::back_inserter(out), "{:<8}  {} is inexact here, so tried late: {}\n",
+        fmt::format_to(std::back_inserter(out), "{:<12}  {} is inexact here, so tried late: {}\n",
                        "", a.alt->name, *a.inexact);
       if (a.status == "skipped")
-        fmt::format_to(std::back_inserter(out), "{:<8}  skipped {}: missing: {}\n", "",
+        fmt::format_to(std::back_inserter(out), "{:<12}  skipped {}: missing: {}\n", "",
                        a.alt->name, a.feature.reason);
       else if (a.status == "fallback")
-        fmt::format_to(std::back_inserter(out), "{:<8}  fallback {} ({}): {}\n", "", a.alt->name,
+        fmt::format_to(std::back_inserter(out), "{:<12}  fallback {} ({}): {}\n", "", a.alt->name,
                        a.feature.works ? "works" : "missing", a.alt->attach_points);
     }
   }

@@ -17,7 +17,9 @@ std::optional<int64_t> as_integer(const Value& v) {
 bool integer_type(FieldType t) {
   switch (t) {
     case FieldType::text:
-    case FieldType::argv: return false;
+    case FieldType::argv:
+    case FieldType::ip:
+    case FieldType::log2_hist: return false;
     default: return true;
   }
 }
@@ -27,7 +29,7 @@ bool integer_type(FieldType t) {
 bool clause_fits(const Clause& c, FieldType type) {
   bool number = std::holds_alternative<int64_t>(c.operand);
   if (c.op == Op::prefix) return !number && type == FieldType::text;
-  return number ? integer_type(type) : type == FieldType::text;
+  return number ? integer_type(type) : type == FieldType::text || type == FieldType::ip;
 }
 
 bool clause_matches(const Clause& c, const Value& v) {
@@ -37,6 +39,10 @@ bool clause_matches(const Clause& c, const Value& v) {
     return c.op == Op::eq ? *got == *want : c.op == Op::ne && *got != *want;
   }
   const auto& want = std::get<std::string>(c.operand);
+  if (auto* ip = std::get_if<IpAddr>(&v)) {  // as spelled: "::ffff:10.0.0.1" is not "10.0.0.1"
+    bool same = *ip == parse_ip(want);
+    return c.op == Op::eq ? same : c.op == Op::ne && !same;
+  }
   auto* got = std::get_if<std::string_view>(&v);
   if (!got) return false;
   switch (c.op) {

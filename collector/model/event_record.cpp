@@ -11,6 +11,8 @@ void EventRecord::add(const FieldInfo& info, const Value& v) {
         if constexpr (std::is_same_v<T, std::string_view>) return std::string(x);
         else if constexpr (std::is_same_v<T, ArgvView>)
           return OwnedArgv{{x.args.begin(), x.args.end()}, x.truncated};
+        else if constexpr (std::is_same_v<T, Log2Hist>)
+          return OwnedHist(x.slots.begin(), x.slots.end());
         else return x;
       },
       v);
@@ -50,6 +52,12 @@ const OwnedArgv& EventRecord::argv(std::string_view key) const {
   return get_as<OwnedArgv>(at(key).value, key);
 }
 PidInNs EventRecord::pid(std::string_view key) const { return get_as<PidInNs>(at(key).value, key); }
+std::string EventRecord::ip(std::string_view key) const {
+  return ip_text(get_as<IpAddr>(at(key).value, key));
+}
+const OwnedHist& EventRecord::hist(std::string_view key) const {
+  return get_as<OwnedHist>(at(key).value, key);
+}
 FieldType EventRecord::type(std::string_view key) const { return at(key).type; }
 
 }  // namespace kscope

@@ -18,7 +18,9 @@ struct OwnedArgv {
   bool truncated = false;
 };
 
-using OwnedValue = std::variant<int64_t, uint64_t, bool, std::string, PidInNs, OwnedArgv>;
+using OwnedHist = std::vector<uint64_t>;  // Log2Hist's slots
+using OwnedValue =
+    std::variant<int64_t, uint64_t, bool, std::string, PidInNs, OwnedArgv, IpAddr, OwnedHist>;
 
 class EventRecord {
  public:
@@ -32,6 +34,8 @@ class EventRecord {
   const std::string& text(std::string_view key) const;
   const OwnedArgv& argv(std::string_view key) const;
   PidInNs pid(std::string_view key) const;
+  std::string ip(std::string_view key) const;  // as ip_text() spells it
+  const OwnedHist& hist(std::string_view key) const;  // a log2 histogram's slots
   FieldType type(std::string_view key) const;
 
  private:

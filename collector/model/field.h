@@ -3,6 +3,7 @@
 // Prometheus labels and IPFIX elements. No encoder knows a tool; no tool knows an encoding.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -24,6 +25,8 @@ enum class FieldType : uint8_t {
   octal,       // uint64: table "0644", JSON integer
   pid,         // PidInNs: table "host" or "host/inner", JSON the host pid
   argv,        // ArgvView: table shell words ("..." when cut), JSON array of strings
+  ip,          // IpAddr: table and JSON "10.0.0.1", "fe80::1" ("" when there is none)
+  log2_hist,   // Log2Hist: table a block of bars after the row, JSON [{"low","high","count"}]
 };
 
 std::string_view field_type_name(FieldType t);
@@ -39,7 +42,26 @@ struct ArgvView {
   bool truncated = false;  // shown as a trailing "..." in the table
 };
 
-using Value = std::variant<int64_t, uint64_t, bool, std::string_view, PidInNs, ArgvView>;
+// An IPv4 or IPv6 address as the kernel keeps it: network byte order, IPv4 in bytes[0..3].
+struct IpAddr {
+  uint8_t family = 0;  // 4 or 6; 0: no address (an unconnected socket)
+  std::array<uint8_t, 16> bytes{};
+  bool operator==(const IpAddr&) const = default;
+};
+
+// "10.0.0.1", "fe80::1" (IPv4-mapped IPv6 as "::ffff:10.0.0.1"), "" for family 0.
+std::string ip_text(const IpAddr& a);
+// The address `text` spells, or family 0 when it is not an address.
+IpAddr parse_ip(std::string_view text);
+
+// A log2 histogram as libbpf-tools' tools keep it: slots[0] counts values 0 and 1, slots[i]
+// (i >= 1) values in [2^i, 2^(i+1)).
+struct Log2Hist {
+  std::span<const uint64_t> slots;
+};
+
+using Value =
+    std::variant<int64_t, uint64_t, bool, std::string_view, PidInNs, ArgvView, IpAddr, Log2Hist>;
 
 // Explicit constructors: __u64 is unsigned long long and uint64_t unsigned long, so a bare
 // kernel integer would not pick a variant member on its own.

@@ -1,5 +1,6 @@
 #include "render/encoder.h"
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <string>
@@ -32,18 +33,42 @@ class FlagNames {
 int64_t as_int(const Value& v) { return std::get<int64_t>(v); }
 uint64_t as_uint(const Value& v) { return std::get<uint64_t>(v); }
 
+// The slots a histogram shows: from the first up to the last that counted anything (as
+// libbpf-tools print them), none when all are empty.
+size_t shown_slots(const Log2Hist& h) {
+  size_t n = h.slots.size();
+  while (n > 0 && h.slots[n - 1] == 0) --n;
+  return n;
+}
+uint64_t slot_low(size_t i) { return i == 0 ? 0 : uint64_t{1} << i; }
+uint64_t slot_high(size_t i) { return i >= 63 ? UINT64_MAX : (uint64_t{1} << (i + 1)) - 1; }
+
+// libbpf-tools' print_log2_hist(): one line a slot, a bar of up to 40 stars scaled to the
+// fullest slot, headed by the unit (the field's column).
+void append_log2_hist(fmt::memory_buffer& b, std::string_view unit, const Log2Hist& h) {
+  size_t n = shown_slots(h);
+  uint64_t max = 0;
+  for (size_t i = 0; i < n; ++i) max = std::max(max, h.slots[i]);
+  fmt::format_to(std::back_inserter(b), "{:>20} : count    distribution\n", unit);
+  for (size_t i = 0; i < n; ++i) {
+    size_t stars = max ? static_cast<size_t>(h.slots[i] * 40 / max) : 0;
+    fmt::format_to(std::back_inserter(b), "{:>10} -> {:<10}: {:<8} |{:<40}|\n", slot_low(i),
+                   slot_high(i), h.slots[i], std::string(stars, '*'));
+  }
+}
+
 class TableEncoder final : public RowEncoder {
  public:
   TableEncoder(std::vector<FieldInfo> fields, Output& out)
       : fields_(std::move(fields)), flags_(fields_.size()), out_(out) {
     for (size_t i = 0; i < fields_.size(); ++i)
-      if (shows(i)) last_ = i;
+      if (shows(i) && !block(i)) last_ = i;
   }
 
   void header() override {
     begin_row();
     for (size_t i = 0; i < fields_.size(); ++i) {
-      if (!shows(i)) continue;
+      if (!shows(i) || block(i)) continue;
       field_start_ = buf().size();
       buf().append(fields_[i].column);
       pad(i);
@@ -99,6 +124,12 @@ class TableEncoder final : public RowEncoder {
         if (a.truncated) b.append(std::string_view(a.args.empty() ? "..." : " ..."));
         break;
       }
+      case FieldType::ip: b.append(ip_text(std::get<IpAddr>(v))); break;
+      case FieldType::log2_hist: {  // a block of its own, after the row
+        const auto& h = std::get<Log2Hist>(v);
+        hists_.emplace_back(f.column, std::vector<uint64_t>(h.slots.begin(), h.slots.end()));
+        return;
+      }
     }
     if (!mark.empty()) {
       if (b.size() > field_start_) b.push_back(' ');
@@ -112,11 +143,16 @@ class TableEncoder final : public RowEncoder {
     if (last_empty_)
       while (b.size() > row_start_ && b.data()[b.size() - 1] == ' ') b.resize(b.size() - 1);
     b.push_back('\n');
+    for (const auto& [unit, slots] : hists_) append_log2_hist(b, unit, Log2Hist{slots});
+    if (!hists_.empty()) b.push_back('\n');
+    hists_.clear();
     out_.maybe_flush();
   }
 
  private:
   fmt::memory_buffer& buf() { return out_.buffer(); }
+  // A histogram is not a column: its block follows the row.
+  bool block(size_t i) const { return fields_[i].type == FieldType::log2_hist; }
   // Control characters would break the row; show them escaped.
   void text(std::string_view v) {
     for (char c : v) {
@@ -140,6 +176,7 @@ class TableEncoder final : public RowEncoder {
   std::vector<FieldInfo> fields_;
   std::vector<FlagNames> flags_;
   Output& out_;
+  std::vector<std::pair<std::string_view, std::vector<uint64_t>>> hists_;  // this row's
   size_t last_ = 0;
   size_t row_start_ = 0, field_start_ = 0;
   bool last_empty_ = true;  // the last column's cell is empty: drop the padding before it
@@ -175,6 +212,17 @@ class JsonEncoder final : public RowEncoder {
       case FieldType::argv: {
         j.begin_array();
         for (const auto& a : std::get<ArgvView>(v).args) j.value(std::string_view(a));
+        j.end_array();
+        break;
+      }
+      case FieldType::ip: j.value(std::string_view(ip_text(std::get<IpAddr>(v)))); break;
+      case FieldType::log2_hist: {
+        const auto& h = std::get<Log2Hist>(v);
+        j.begin_array();
+        for (size_t s = 0; s < shown_slots(h); ++s) {
+          j.begin_object().member("low", slot_low(s)).member("high", slot_high(s));
+          j.member("count", h.slots[s]).end_object();
+        }
         j.end_array();
         break;
       }

@@ -17,6 +17,31 @@ enum ks_event_type {
 	KS_EVENT_EXEC = 1,
 	KS_EVENT_OPEN = 2,
 	KS_EVENT_EXIT = 3,
+	/* Reserved for the tracing catalog, one number a tool, so tools added side by side
+	 * never collide. */
+	KS_EVENT_SIGNAL = 4,
+	KS_EVENT_OOMKILL = 5,
+	KS_EVENT_CONNECT = 6,
+	KS_EVENT_ACCEPT = 7,
+	KS_EVENT_TCPLIFE = 8,
+	KS_EVENT_TCPSTATES = 9,
+	KS_EVENT_TCPRETRANS = 10,
+	KS_EVENT_TCPRESET = 11,
+	KS_EVENT_CONNLAT = 12,
+	KS_EVENT_BIND = 13,
+	KS_EVENT_LISTEN = 14,
+	KS_EVENT_DNS = 15,
+	KS_EVENT_DROP = 16,
+	/* Aggregating tools: snapshots user space reads from the probe's maps and feeds through
+	 * the same pipeline as ring buffer records (so --record/--replay work for them too). */
+	KS_EVENT_RUNQLAT = 32,
+	KS_EVENT_BIOLATENCY = 33,
+	KS_EVENT_SYSCOUNT = 34,
+	KS_EVENT_TCPRTT = 35,
+	KS_EVENT_TCPTOP = 36,
+	KS_EVENT_TCPRETRANS_COUNT = 37,
+	KS_EVENT_DROP_COUNT = 38,
+	KS_EVENT_PROFILE = 39,
 };
 
 struct ks_event_header {

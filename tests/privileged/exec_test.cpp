@@ -330,7 +330,7 @@ TEST_P(TraceExec, FailedExecBegunBeforeTheProbeIsFlaggedAndCounted) {
 
 // abi_known makes known execs natively; abi_known32 the same as a 32-bit task, which also
 // makes syscalls whose ia32 numbers are x86-64's execve (59) and execveat (322). Each hook
-// reports exactly the execs it can see (docs/tools.md), each with its argv (one whose
+// reports exactly the execs it can see (docs/tools/exec.md), each with its argv (one whose
 // argv[1] is unmapped: argv[0] and the args_unreadable flag), and never one of those
 // unrelated syscalls: tp_btf sees every exec, in the ABI it was made in; the syscalls
 // tracepoints see no 32-bit syscall, so of a 32-bit task only the execs that succeed (the

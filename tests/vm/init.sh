@@ -15,6 +15,7 @@ mount -t bpf bpf /sys/fs/bpf
 . /vm.env  # LD_LIBRARY_PATH, the tests to run ($tests), the modules to load ($modules)
 for m in $modules; do insmod "/kscope/$m"; done
 ip link set lo up
+mkdir -p /run/netns  # `ip netns add` bind-mounts each namespace here
 
 out=/dev/ttyS1
 {

@@ -35,12 +35,13 @@ ln -s ../../bin/busybox "$root/usr/bin/unshare"   # the exec tests run /usr/bin/
 install -m 0755 "$(dirname "$0")/init.sh" "$root/init"
 cp "$kscope" "$tests_bin" "$root/kscope/"
 cp -a "$testprogs"/. "$root$testprogs/"
-# Host tools the tests call that busybox lacks, at the host's path.
-host_tools=(/usr/bin/install)
+# Host tools the tests call that busybox lacks, at the host's path: iproute2's ip for the
+# network tests' namespaces and veth pairs (busybox's ip has no netns).
+host_tools=(/usr/bin/install /usr/bin/ip)
 cp "${host_tools[@]}" "$root/usr/bin/"
 
 # Kernel modules the tests need (doctor's tc check: clsact is in sch_ingress, the BPF
-# classifier in cls_bpf), each after the modules it depends on (read from its .modinfo: the
+# classifier in cls_bpf; the network tests' veth pairs), each after the modules it depends on (read from its .modinfo: the
 # package ships no modules.dep).
 moddir=$(ls -d "$kernels/$flavour"/lib/modules/* | head -1)
 modules=()
@@ -57,6 +58,7 @@ add_module() {
 }
 add_module sch_ingress
 add_module cls_bpf
+add_module veth
 
 # Every shared library the binaries load, at the path the host has it.
 libdirs=()
