@@ -25,6 +25,7 @@ struct CommonFlags {
   TaskFlags task;
   std::optional<std::string> hook;
   std::optional<double> duration;
+  std::optional<double> interval;
   std::optional<uint64_t> count;
   std::string format = "table";
   uint64_t buffer_size = 16u << 20;
@@ -43,13 +44,20 @@ const CLI::Validator kPositive(
     },
     "POSITIVE");
 
-void add_common(CLI::App& cmd, CommonFlags& f) {
+void add_common(CLI::App& cmd, CommonFlags& f, bool aggregating) {
   cmd.add_option("-p,--pid", f.task.pid, "Only this process (host pid)");
   cmd.add_option("-u,--uid", f.task.uid, "Only this user id");
   cmd.add_option("-c,--comm", f.task.comm, "Only tasks with this command name (up to 15 bytes)");
   cmd.add_option("--cgroup", f.task.cgroup, "Only this cgroup v2 (path or id)");
   cmd.add_option("-d,--duration", f.duration, "Stop after this many seconds")->check(kPositive);
-  cmd.add_option("-n,--count", f.count, "Stop after this many events")->check(kPositive);
+  if (aggregating) {
+    cmd.add_option("-i,--interval", f.interval,
+                   "Print (and reset) the counts every this many seconds; without it, once at the end")
+        ->check(kPositive);
+    cmd.add_option("-n,--count", f.count, "Stop after this many intervals")->check(kPositive);
+  } else {
+    cmd.add_option("-n,--count", f.count, "Stop after this many events")->check(kPositive);
+  }
   cmd.add_option("-o,--output", f.format, "Output: table, or json (NDJSON, one object per line)")
       ->check(CLI::IsMember({"table", "json"}));
   cmd.add_option("--hook", f.hook, "Use this hook alternative instead of the first that works");
@@ -90,11 +98,17 @@ std::string tool_footer(const Tool& tool) {
   return s;
 }
 
-TraceOptions trace_options(const CommonFlags& f) {
+std::chrono::milliseconds ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+TraceOptions trace_options(const CommonFlags& f, bool aggregating) {
   TraceOptions o;
   o.format = f.format == "json" ? Format::json : Format::table;
   o.count = f.count;
-  if (f.duration) o.duration = std::chrono::milliseconds(static_cast<int64_t>(*f.duration * 1000));
+  if (f.duration) o.duration = ms(*f.duration);
+  if (f.interval) o.interval = ms(*f.interval);
+  o.aggregating = aggregating;
   return o;
 }
 
@@ -102,8 +116,9 @@ void print_summary(std::string_view tool, const TraceStats& s) {
   std::string counted;  // the tool's own counters that counted anything: ", 2 argv_missing"
   for (const auto& [kind, n] : s.counted)
     if (n) counted += fmt::format(", {} {}", n, kind);
-  fmt::print(stderr, "kscope: trace {}: {} events shown, {} lost{}{}{}{}{}{}\n", tool, s.shown,
-             s.lost, s.missed ? fmt::format(", {} missed", s.missed) : "", counted,
+  fmt::print(stderr, "kscope: trace {}: {}{} {} shown, {} lost{}{}{}{}{}{}\n", tool,
+             s.intervals ? fmt::format("{} intervals, ", s.intervals) : "", s.shown,
+             s.intervals ? "rows" : "events", s.lost, s.missed ? fmt::format(", {} missed", s.missed) : "", counted,
              s.partial ? fmt::format(", {} partly read", s.partial) : "",
              s.malformed ? fmt::format(", {} malformed", s.malformed) : "",
              s.signal ? fmt::format(" (stopped by signal {})", s.signal) : "",
@@ -112,6 +127,9 @@ void print_summary(std::string_view tool, const TraceStats& s) {
 
 int run_tool(const Tool& tool, const CommonFlags& f, const ToolArgs& args) {
   std::string_view name = tool.info().name;
+  if (f.interval && *f.interval < 0.1)
+    return report(Error{fmt::format("--interval {}: the shortest interval is 0.1 s", *f.interval),
+                        "counts are read every 100 ms; pick --interval 0.1 or more"});
   Filter filter;
   if (auto r = add_task_clauses(f.task, filter); !r) return report(r.error());
   if (auto r = tool.add_clauses(args, filter); !r) return report(r.error());
@@ -153,11 +171,14 @@ int run_tool(const Tool& tool, const CommonFlags& f, const ToolArgs& args) {
   }
 
   Output out(STDOUT_FILENO);
-  const TraceOptions options = trace_options(f);
+  const TraceOptions options = trace_options(f, tool.aggregates());
   auto sink = tool.sink(options, out, args, filter, /*live=*/probe != nullptr);
   if (!sink) return report(sink.error());
   if (recorder) (*sink)->set_recorder(&*recorder);
-  auto stats = probe ? run_live(*probe, **sink, options) : run_replay(*replay, **sink);
+  SnapshotFn snapshot;
+  if (probe && tool.aggregates())
+    snapshot = [&](RecordSink& s) { return tool.snapshot(*probe, args, s); };
+  auto stats = probe ? run_live(*probe, **sink, options, snapshot) : run_replay(*replay, **sink);
   if (!stats) return report(stats.error());
   if (recorder)
     if (auto closed = recorder->close(); !closed) return report(closed.error());
@@ -169,7 +190,7 @@ void add_tool(CLI::App& trace, const Tool& tool, Command& run) {
   auto* cmd = trace.add_subcommand(std::string(tool.info().name), std::string(tool.info().summary));
   auto flags = std::make_shared<CommonFlags>();
   auto args = std::make_shared<ToolArgs>(tool.flags());
-  add_common(*cmd, *flags);
+  add_common(*cmd, *flags, tool.aggregates());
   add_tool_flags(*cmd, tool, *args);
   cmd->footer(tool_footer(tool));
   cmd->callback([&run, &tool, flags, args] {

@@ -18,7 +18,7 @@ struct OwnedArgv {
   bool truncated = false;
 };
 
-using OwnedHist = std::vector<uint64_t>;  // Log2Hist's slots
+using OwnedHist = std::vector<unsigned long long>;  // Log2Hist's slots
 using OwnedValue =
     std::variant<int64_t, uint64_t, bool, std::string, PidInNs, OwnedArgv, IpAddr, OwnedHist>;
 

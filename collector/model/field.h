@@ -57,7 +57,7 @@ IpAddr parse_ip(std::string_view text);
 // A log2 histogram as libbpf-tools' tools keep it: slots[0] counts values 0 and 1, slots[i]
 // (i >= 1) values in [2^i, 2^(i+1)).
 struct Log2Hist {
-  std::span<const uint64_t> slots;
+  std::span<const unsigned long long> slots;  // as the kernel's __u64
 };
 
 using Value =

@@ -22,7 +22,9 @@ void TraceSinkBase::on_record(std::span<const std::byte> record) {
     return;
   }
   stats_.partial += *handled == Handled::shown_partial;
-  if (++stats_.shown == options_.count.value_or(0) || out_.closed()) finish();
+  ++stats_.shown;
+  if ((!options_.aggregating && stats_.shown == options_.count.value_or(0)) || out_.closed())
+    finish();
 }
 
 void TraceSinkBase::finish() {
@@ -67,10 +69,21 @@ void TraceSinkBase::report_counted(size_t counter, uint64_t total) {
   report_growth(options_, out_, c.kind, stats_.counted[counter].second, total, c.why);
 }
 
-Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOptions& options) {
+Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOptions& options,
+                            const SnapshotFn& snapshot) {
   auto rb = RingBuffer::create(probe.events_fd(), sink);
   if (!rb) return std::unexpected(rb.error());
   std::optional<Error> lost_error;
+  std::optional<Session> session;
+  using Clock = std::chrono::steady_clock;
+  auto next_snapshot = Clock::now() + options.interval.value_or(std::chrono::milliseconds(0));
+  bool last_taken = false;  // the final interval's snapshot is out: none at the end
+  auto take_snapshot = [&] {
+    if (auto r = snapshot(sink); !r && !lost_error) lost_error = r.error();
+    ++sink.stats().intervals;
+    last_taken = options.count && sink.stats().intervals >= *options.count;
+    if (last_taken) session->stop();
+  };
   auto check_counters = [&] {
     auto lost = read_percpu_sum(probe.lost_fd());
     if (lost) sink.report_lost(*lost);
@@ -84,7 +97,6 @@ Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOp
       else if (!lost_error) lost_error = n.error();
     }
   };
-  std::optional<Session> session;
   auto flush = [&] {
     sink.output().flush();
     if (sink.output().closed()) {
@@ -95,12 +107,20 @@ Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOp
   session.emplace(*rb, SessionOptions{.tick = std::chrono::milliseconds(100), .duration = options.duration},
                   [&] {
                     check_counters();
+                    if (snapshot && options.interval && !last_taken && Clock::now() >= next_snapshot) {
+                      take_snapshot();
+                      next_snapshot += *options.interval;
+                    }
                     flush();
                   },
                   flush);
   sink.set_stop([&] { session->stop(); });
   sink.header();
   auto r = session->run();
+  if (snapshot && !last_taken && !sink.output().closed()) {
+    take_snapshot();
+    check_counters();
+  }
   sink.set_stop(nullptr);
   sink.stats().signal = session->signal();
   sink.output().flush();

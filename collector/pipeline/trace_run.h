@@ -23,9 +23,16 @@ namespace kscope {
 
 struct TraceOptions {
   Format format = Format::table;
-  std::optional<uint64_t> count;  // stop after this many events shown
+  // Stop after this many events shown; for an aggregating tool, after this many intervals.
+  std::optional<uint64_t> count;
   std::optional<std::chrono::milliseconds> duration;
+  // Aggregating tools: a snapshot every interval (without one, a single one at the end).
+  std::optional<std::chrono::milliseconds> interval;
+  bool aggregating = false;
 };
+
+// An aggregating tool's snapshot: what its probe's maps hold, as records into the sink.
+using SnapshotFn = std::function<Result<void>(RecordSink&)>;
 
 struct TraceStats {
   uint64_t shown = 0;      // events rendered
@@ -36,6 +43,7 @@ struct TraceStats {
   // The tool's own kernel counters (ProbeCounter), as (kind, total), in declared order.
   std::vector<std::pair<std::string_view, uint64_t>> counted;
   uint64_t partial = 0;    // shown events the probe could only partly read (flagged in them)
+  uint64_t intervals = 0;  // snapshots an aggregating tool took
   int signal = 0;          // the signal that ended the run, or 0
   bool output_closed = false;  // the reader of stdout went away (`kscope trace exec | head`)
 };
@@ -114,8 +122,10 @@ class TraceSink final : public TraceSinkBase {
 };
 
 // Drains the probe's ring buffer until --count, --duration, SIGINT, SIGTERM or a closed
-// stdout.
-Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOptions& options);
+// stdout. With `snapshot` (an aggregating tool), also takes a snapshot every --interval and
+// one at the end, unless the last interval just took it.
+Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOptions& options,
+                            const SnapshotFn& snapshot = {});
 // Feeds a recorded file through the sink.
 Result<TraceStats> run_replay(ReplayFile& file, TraceSinkBase& sink);
 

@@ -80,7 +80,16 @@ class Tool {
   // One record decoded into owned field values: for tests and fuzzing.
   virtual Result<EventRecord> decode(std::span<const std::byte> record,
                                      const ToolArgs& args) const = 0;
+  // An aggregating tool counts in its probe's maps instead of sending records.
+  virtual bool aggregates() const = 0;
+  // What the maps hold now, as records into `sink`, and the maps emptied for the next
+  // interval. Only for a tool that aggregates().
+  virtual Result<void> snapshot(LiveProbe& probe, const ToolArgs& args, RecordSink& sink) const = 0;
 };
+
+// An aggregating probe still has the common ring buffer (and its lost_events), written by
+// nothing: one page is enough.
+inline constexpr uint32_t kAggregatingRingBytes = 4096;
 
 // What a tool's file declares; ToolDef turns it into a Tool.
 template <class Event>
@@ -96,6 +105,13 @@ struct ToolSpec {
                                              std::span<const HookAlternative>);
   bool (*partial)(const Event&) = nullptr;  // flagged as partly read by the probe
   std::span<const ProbeCounter> counters = {};  // the probe's own counters, reported
+  // Aggregating tools (histograms, top-N tables, per-connection counts): the probe counts in
+  // its maps and sends no records. Every --interval, and once at the end, the run calls
+  // snapshot(), which reads the maps into records of the tool's own layout (the common
+  // header first, ts_ns the time of the snapshot, CLOCK_BOOTTIME), hands each to the sink,
+  // and empties the maps. The records then take the same road as ring buffer records:
+  // decoder, filter, renderer, --record and --replay. --count counts intervals.
+  Result<void> (*snapshot)(LiveProbe&, const ToolArgs&, RecordSink&) = nullptr;
 };
 
 template <class Event>
@@ -110,7 +126,13 @@ class ToolDef final : public Tool {
     return s_.add_clauses(args, filter);
   }
   Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs& args) const override {
+    if (s_.snapshot) setup.ring_bytes = kAggregatingRingBytes;
     return s_.open(setup, args, s_.hooks);
+  }
+  bool aggregates() const override { return s_.snapshot != nullptr; }
+  Result<void> snapshot(LiveProbe& probe, const ToolArgs& args, RecordSink& sink) const override {
+    if (!s_.snapshot) return fail(fmt::format("trace {} does not aggregate", s_.info.name));
+    return s_.snapshot(probe, args, sink);
   }
   Result<std::unique_ptr<TraceSinkBase>> sink(const TraceOptions& options, Output& out,
                                               const ToolArgs& args, const Filter& filter,

@@ -48,7 +48,7 @@ uint64_t slot_high(size_t i) { return i >= 63 ? UINT64_MAX : (uint64_t{1} << (i 
 void append_log2_hist(fmt::memory_buffer& b, std::string_view unit, const Log2Hist& h) {
   size_t n = shown_slots(h);
   uint64_t max = 0;
-  for (size_t i = 0; i < n; ++i) max = std::max(max, h.slots[i]);
+  for (size_t i = 0; i < n; ++i) max = std::max<uint64_t>(max, h.slots[i]);
   fmt::format_to(std::back_inserter(b), "{:>20} : count    distribution\n", unit);
   for (size_t i = 0; i < n; ++i) {
     size_t stars = max ? static_cast<size_t>(h.slots[i] * 40 / max) : 0;
@@ -127,7 +127,7 @@ class TableEncoder final : public RowEncoder {
       case FieldType::ip: b.append(ip_text(std::get<IpAddr>(v))); break;
       case FieldType::log2_hist: {  // a block of its own, after the row
         const auto& h = std::get<Log2Hist>(v);
-        hists_.emplace_back(f.column, std::vector<uint64_t>(h.slots.begin(), h.slots.end()));
+        hists_.emplace_back(f.column, std::vector<unsigned long long>(h.slots.begin(), h.slots.end()));
         return;
       }
     }
@@ -176,7 +176,7 @@ class TableEncoder final : public RowEncoder {
   std::vector<FieldInfo> fields_;
   std::vector<FlagNames> flags_;
   Output& out_;
-  std::vector<std::pair<std::string_view, std::vector<uint64_t>>> hists_;  // this row's
+  std::vector<std::pair<std::string_view, std::vector<unsigned long long>>> hists_;  // this row's
   size_t last_ = 0;
   size_t row_start_ = 0, field_start_ = 0;
   bool last_empty_ = true;  // the last column's cell is empty: drop the padding before it
@@ -221,7 +221,7 @@ class JsonEncoder final : public RowEncoder {
         j.begin_array();
         for (size_t s = 0; s < shown_slots(h); ++s) {
           j.begin_object().member("low", slot_low(s)).member("high", slot_high(s));
-          j.member("count", h.slots[s]).end_object();
+          j.member("count", uint64_t{h.slots[s]}).end_object();
         }
         j.end_array();
         break;

@@ -44,7 +44,7 @@ const std::vector<FieldInfo> kFields = {
     {"count", "COUNT", 0, FieldType::uinteger},
 };
 
-std::string encode(Format format, const std::vector<uint64_t>& slots, bool header = false) {
+std::string encode(Format format, const std::vector<unsigned long long>& slots, bool header = false) {
   Captured c;
   auto enc = RowEncoder::create(format, "runqlat", kFields, c.out());
   if (header) enc->header();
@@ -83,7 +83,7 @@ TEST(Log2Hist, JsonBuckets) {
 }
 
 TEST(Log2Hist, TopSlotCoversTheRestOfTheRange) {
-  std::vector<uint64_t> slots(64, 0);
+  std::vector<unsigned long long> slots(64, 0);
   slots[63] = 1;
   std::string json = encode(Format::json, slots);
   EXPECT_NE(json.find(R"({"low":9223372036854775808,"high":18446744073709551615,"count":1})"),
