@@ -4,26 +4,18 @@
 
 #include "common/histogram.h"
 
-/* floor(log2(v)), 0 for v <= 1: branch-free, so the verifier sees one path. */
+/* floor(log2(v)), 0 for v <= 1: a binary search over the bits, unrolled, without branches. */
 static __always_inline __u32 ks_log2(__u64 v)
 {
-	__u32 r, shift;
+	__u32 r = 0;
 
-	r = (v > 0xFFFFFFFFull) << 5;
-	v >>= r;
-	shift = (v > 0xFFFF) << 4;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xFF) << 3;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xF) << 2;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0x3) << 1;
-	v >>= shift;
-	r |= shift;
-	r |= (v >> 1);
+#pragma unroll
+	for (__u32 s = 32; s; s >>= 1) {
+		__u32 shift = (__u32)((v >> s) != 0) * s;
+
+		v >>= shift;
+		r |= shift;
+	}
 	return r;
 }
 
