@@ -15,4 +15,34 @@ static __always_inline long ks_read_user_str(char *dst, __u32 size, const void *
 	return len + (((__u64)(len - 1) >> 63) & ~((__u64)len >> 63));
 }
 
+/* IP_FREEBIND, IP_TRANSPARENT and IP_BIND_ADDRESS_NO_PORT as a socket keeps them: bit-fields
+ * of struct inet_sock until 6.6 moved each into the inet_flags word (commits "inet: move
+ * inet->freebind to inet->inet_flags" and its siblings; 6.1 has the bit-fields). The bit
+ * numbers are INET_FLAGS_* of an anonymous enum, which CO-RE cannot name. */
+#define KS_INET_FREEBIND 0x1
+#define KS_INET_TRANSPARENT 0x2
+#define KS_INET_BIND_ADDRESS_NO_PORT 0x4
+
+struct inet_sock___pre_6_6 {
+	__u8 freebind : 1;
+	__u8 transparent : 1;
+	__u8 bind_address_no_port : 1;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 ks_inet_bind_flags(struct sock *sk)
+{
+	if (bpf_core_field_exists(struct inet_sock, inet_flags)) {
+		unsigned long f = BPF_CORE_READ((struct inet_sock *)sk, inet_flags);
+
+		return ((f >> 11) & 1) * KS_INET_FREEBIND | ((f >> 15) & 1) * KS_INET_TRANSPARENT |
+		       ((f >> 18) & 1) * KS_INET_BIND_ADDRESS_NO_PORT;
+	}
+	struct inet_sock___pre_6_6 *old = (void *)sk;
+
+	return BPF_CORE_READ_BITFIELD_PROBED(old, freebind) * KS_INET_FREEBIND |
+	       BPF_CORE_READ_BITFIELD_PROBED(old, transparent) * KS_INET_TRANSPARENT |
+	       BPF_CORE_READ_BITFIELD_PROBED(old, bind_address_no_port) *
+		       KS_INET_BIND_ADDRESS_NO_PORT;
+}
+
 #endif

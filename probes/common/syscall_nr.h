@@ -9,18 +9,34 @@
 #define KS_NR_execve 59
 #define KS_NR_execveat 322
 #define KS_NR_openat2 437
+#define KS_NR_connect 42
+#define KS_NR_accept 43
+#define KS_NR_bind 49
+#define KS_NR_listen 50
+#define KS_NR_accept4 288
 /* ia32 (arch/x86/entry/syscalls/syscall_32.tbl), for a 32-bit task or int $0x80. The ia32
  * 59, 257 and 322 are oldolduname, remap_file_pages and timerfd_create. */
 #define KS_NR_COMPAT_openat 295
 #define KS_NR_COMPAT_execve 11
 #define KS_NR_COMPAT_execveat 358
 #define KS_NR_COMPAT_openat2 437
+/* ia32's own socket syscalls (4.3+); 32-bit C libraries may still go through socketcall
+ * (102), which the raw hooks do not decode. ia32 has no accept of its own, only accept4. */
+#define KS_NR_COMPAT_bind 361
+#define KS_NR_COMPAT_connect 362
+#define KS_NR_COMPAT_listen 363
+#define KS_NR_COMPAT_accept4 364
 #define KS_REGS_SYSCALL_NR(regs) ((regs)->orig_ax)
 #elif defined(__TARGET_ARCH_arm64)
 #define KS_NR_openat 56
 #define KS_NR_execve 221
 #define KS_NR_execveat 281
 #define KS_NR_openat2 437
+#define KS_NR_bind 200
+#define KS_NR_listen 201
+#define KS_NR_accept 202
+#define KS_NR_connect 203
+#define KS_NR_accept4 242
 /* AArch32 syscalls are not traced (compat.bpf.h): no KS_NR_COMPAT_* numbers. */
 #define KS_REGS_SYSCALL_NR(regs) ((regs)->syscallno)
 #else
