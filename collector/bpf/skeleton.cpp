@@ -44,7 +44,8 @@ Result<std::vector<Link>> attach_loaded(bpf_object* obj) {
   std::vector<Link> links;
   bpf_program* prog;
   bpf_object__for_each_program(prog, obj) {
-    if (!bpf_program__autoload(prog)) continue;
+    // Autoattach off: the tool attaches it itself (load_probe's attach_own).
+    if (!bpf_program__autoload(prog) || !bpf_program__autoattach(prog)) continue;
     log::LibbpfCapture capture;
     bpf_link* link = bpf_program__attach(prog);
     if (!link) {

@@ -32,7 +32,7 @@ namespace object {
 // Sets autoload on exactly the named programs and off on every other one.
 Result<void> enable_only(bpf_object* obj, const std::vector<std::string>& programs);
 Result<void> resize_map(bpf_object* obj, const char* map, unsigned int max_entries);
-// Attaches every program that is set to load, by its SEC() name.
+// Attaches every program that is set to load and to autoattach, by its SEC() name.
 Result<std::vector<Link>> attach_loaded(bpf_object* obj);
 int map_fd(bpf_object* obj, const char* map);
 // The error for a failed load: the verifier's rejection named as such, else errno + libbpf.

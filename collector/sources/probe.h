@@ -52,8 +52,8 @@ Result<uint64_t> recursion_misses(const bpf_object* obj);
 template <class T>
 class SkeletonProbe final : public LiveProbe {
  public:
-  SkeletonProbe(Skeleton<T> skel, const HookAlternative& hook)
-      : skel_(std::move(skel)), hook_(hook) {}
+  SkeletonProbe(Skeleton<T> skel, const HookAlternative& hook, std::vector<Link> own_links = {})
+      : skel_(std::move(skel)), own_links_(std::move(own_links)), hook_(hook) {}
   int events_fd() const override { return object::map_fd(skel_.object(), "events"); }
   int map_fd(const char* name) const override { return object::map_fd(skel_.object(), name); }
   Result<uint64_t> missed() const override { return recursion_misses(skel_.object()); }
@@ -62,6 +62,7 @@ class SkeletonProbe final : public LiveProbe {
 
  private:
   Skeleton<T> skel_;
+  std::vector<Link> own_links_;  // the tool's own attachments: after skel_, so detached first
   const HookAlternative& hook_;
 };
 
@@ -100,14 +101,21 @@ void apply_common_rodata(Rodata* ro, const ProbeSetup& s) {
 // One attempt's error, kept for the message when no alternative works.
 std::string attempt_failed(const HookAlternative& alt, const Error& e);
 
+// Attaches the programs libbpf cannot attach by their section alone (a cgroup_skb program
+// needs a cgroup, a perf_event one an event): the tool turns their autoattach off while
+// configuring and attaches them here, after the others. The probe keeps the links.
+template <class T>
+using AttachOwn = std::function<Result<std::vector<Link>>(Skeleton<T>&, const HookAlternative&)>;
+
 // Opens, configures, loads and attaches probe object T through the first alternative that
 // works (or the forced one). `configure` writes the tool's own rodata and autoload choices
 // between open and load; the tool has validated its flags before, so its errors are
-// libbpf's, and count as that alternative failing.
+// libbpf's, and count as that alternative failing. A failing `attach_own` does too.
 template <class T>
 Result<std::unique_ptr<SkeletonProbe<T>>> load_probe(
     ProbeSetup& s, std::span<const HookAlternative> hooks,
-    const std::function<Result<void>(Skeleton<T>&, const HookAlternative&)>& configure) {
+    const std::function<Result<void>(Skeleton<T>&, const HookAlternative&)>& configure,
+    const AttachOwn<T>& attach_own = nullptr) {
   std::vector<const HookAlternative*> candidates;
   if (s.hook) {
     auto alt = find_hook(s.tool, hooks, *s.hook);
@@ -136,7 +144,13 @@ Result<std::unique_ptr<SkeletonProbe<T>>> load_probe(
       if (auto r = configure(*skel, *alt); !r) return std::unexpected(r.error());
       if (auto r = skel->load(); !r) return std::unexpected(r.error());
       if (auto r = skel->attach(); !r) return std::unexpected(r.error());
-      return std::make_unique<SkeletonProbe<T>>(std::move(*skel), *alt);
+      std::vector<Link> own;
+      if (attach_own) {
+        auto links = attach_own(*skel, *alt);
+        if (!links) return std::unexpected(links.error());
+        own = std::move(*links);
+      }
+      return std::make_unique<SkeletonProbe<T>>(std::move(*skel), *alt, std::move(own));
     };
     auto probe = attempt();
     if (probe) {
