@@ -112,13 +112,14 @@ TraceOptions trace_options(const CommonFlags& f, bool aggregating) {
   return o;
 }
 
-void print_summary(std::string_view tool, const TraceStats& s) {
+void print_summary(const Tool& t, const TraceStats& s) {
+  std::string_view tool = t.info().name;
   std::string counted;  // the tool's own counters that counted anything: ", 2 argv_missing"
   for (const auto& [kind, n] : s.counted)
     if (n) counted += fmt::format(", {} {}", n, kind);
   fmt::print(stderr, "kscope: trace {}: {}{} {} shown, {} lost{}{}{}{}{}{}\n", tool,
-             s.intervals ? fmt::format("{} intervals, ", s.intervals) : "", s.shown,
-             s.intervals ? "rows" : "events", s.lost, s.missed ? fmt::format(", {} missed", s.missed) : "", counted,
+             s.intervals ? fmt::format("{} interval{}, ", s.intervals, s.intervals == 1 ? "" : "s") : "",
+             s.shown, t.aggregates() ? "rows" : "events", s.lost, s.missed ? fmt::format(", {} missed", s.missed) : "", counted,
              s.partial ? fmt::format(", {} partly read", s.partial) : "",
              s.malformed ? fmt::format(", {} malformed", s.malformed) : "",
              s.signal ? fmt::format(" (stopped by signal {})", s.signal) : "",
@@ -182,7 +183,7 @@ int run_tool(const Tool& tool, const CommonFlags& f, const ToolArgs& args) {
   if (!stats) return report(stats.error());
   if (recorder)
     if (auto closed = recorder->close(); !closed) return report(closed.error());
-  print_summary(name, *stats);
+  print_summary(tool, *stats);
   return 0;
 }
 

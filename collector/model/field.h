@@ -58,6 +58,7 @@ IpAddr parse_ip(std::string_view text);
 // (i >= 1) values in [2^i, 2^(i+1)).
 struct Log2Hist {
   std::span<const unsigned long long> slots;  // as the kernel's __u64
+  std::string_view unit;  // "usecs": the table's heading (else the field's column)
 };
 
 using Value =

@@ -36,7 +36,7 @@ void emit_record(RecordSink& sink, const Record& r) {
   sink.on_record(std::as_bytes(std::span<const Record, 1>(&r, 1)));
 }
 
-inline Log2Hist hist_of(const ks_log2_hist& h) { return Log2Hist{h.slots}; }
+inline Log2Hist hist_of(const ks_log2_hist& h, std::string_view unit) { return Log2Hist{h.slots, unit}; }
 
 inline std::string_view comm_of(const ks_event_header& h) { return c_string(h.comm, sizeof(h.comm)); }
 

@@ -127,7 +127,8 @@ class TableEncoder final : public RowEncoder {
       case FieldType::ip: b.append(ip_text(std::get<IpAddr>(v))); break;
       case FieldType::log2_hist: {  // a block of its own, after the row
         const auto& h = std::get<Log2Hist>(v);
-        hists_.emplace_back(f.column, std::vector<unsigned long long>(h.slots.begin(), h.slots.end()));
+        hists_.emplace_back(h.unit.empty() ? f.column : h.unit,
+                            std::vector<unsigned long long>(h.slots.begin(), h.slots.end()));
         return;
       }
     }
