@@ -104,7 +104,9 @@ std::vector<std::string_view> section_prefixes(Hook h) {
                                "kretprobe.multi"};
     case Hook::fentry: return {"fentry", "fexit", "fmod_ret", "fentry.s", "fexit.s", "fmod_ret.s"};
     case Hook::tc: return {"tc", "classifier", "tcx"};
-    case Hook::cgroup_skb: return {"cgroup_skb"};
+    // cgroup_skb and the other cgroup socket hooks (sock_addr's cgroup/connect4, ...), which
+    // attach to a cgroup the same way.
+    case Hook::cgroup_skb: return {"cgroup_skb", "cgroup"};
     case Hook::perf_event: return {"perf_event"};
     case Hook::btf:
     case Hook::ringbuf: return {};  // kernel features, not program types
