@@ -245,9 +245,21 @@ void add_trace(CLI::App& app, Command& run) {
   }
   trace->footer(examples);
   trace->require_subcommand(0, 1);
+  trace->allow_extras();  // a word that names no tool: said below, with the tools there are
   trace->callback([trace, list, &run] {
     if (*list) {
       run = list_tools;
+      return;
+    }
+    if (!trace->remaining().empty()) {
+      std::string word = trace->remaining().front(), names;
+      for (const Tool* tool : all_tools())
+        names += fmt::format("{}{}", names.empty() ? "" : " ", tool->info().name);
+      run = [word, names] {
+        report(Error{fmt::format("trace has no tool '{}'", word),
+                     fmt::format("the tools are: {} (`kscope trace --list` says which work here)", names)});
+        return 2;
+      };
       return;
     }
     if (trace->get_subcommands().empty())

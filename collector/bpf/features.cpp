@@ -412,6 +412,11 @@ void Features::fake_helper(Hook h, int id, FeatureResult r) {
   helpers_[{static_cast<int>(helper_prog_type(h)), id}] = std::move(r);
 }
 
+std::optional<FeatureResult> Features::known(Hook h) {
+  std::lock_guard lock(cache_mutex());
+  return cache_[static_cast<size_t>(h)];
+}
+
 void Features::fake(Hook h, FeatureResult r) {
   std::lock_guard lock(cache_mutex());
   cache_[static_cast<size_t>(h)] = std::move(r);

@@ -47,6 +47,8 @@ class Features {
   const FeatureResult& probe(Hook h);
   // Replaces a result, for tests: later probe(h) calls return it without touching the kernel.
   void fake(Hook h, FeatureResult r);
+  // What is already known of hook type h (probed or faked), without probing it.
+  std::optional<FeatureResult> known(Hook h);
 
   // Whether programs of this hook type may call kernel helper `id` (a BPF_FUNC_* number),
   // asked of the kernel with libbpf_probe_bpf_helper() once per process; `name` is for the

@@ -17,8 +17,11 @@ Result<const HookAlternative*> find_hook(std::string_view tool,
 }
 
 FeatureResult assess_hook(const HookAlternative& alt, Features& features, bool probe_hook_type) {
-  if (probe_hook_type)
+  if (probe_hook_type) {
     if (const auto& f = features.probe(alt.hook); !f.works) return f;
+  } else if (auto f = features.known(alt.hook); f && !f->works) {
+    return *f;  // known missing already (doctor probed it, or a test faked it): not tried again
+  }
   for (const auto& h : alt.helpers)
     if (const auto& f = features.helper(alt.hook, h.id, h.name); !f.works) return f;
   return {true, probe_hook_type ? features.probe(alt.hook).reason : "helpers present"};

@@ -43,6 +43,8 @@ Result<const HookAlternative*> find_hook(std::string_view tool,
 
 // Whether the feature probes say this alternative can work here: its hook type loads and
 // attaches, and the kernel has every helper it calls. The reason says what is missing.
+// Without probe_hook_type the hook type is not probed (the caller's own load is the test),
+// but a hook type already known to be missing still fails.
 FeatureResult assess_hook(const HookAlternative& alt, Features& features,
                           bool probe_hook_type = true);
 

@@ -79,6 +79,15 @@ expect_error 'kscope: error: --max-arg-len: Value 0 not in range 1 to 8192' "$us
 # shellcheck disable=SC2016
 expect_error 'kscope: error: a tool: kscope trace <tool>, or kscope trace --list*' \
   'hint: see `kscope trace --help`' -- trace
+expect_error "kscope: error: trace has no tool 'nosuch'" \
+  'hint: the tools are: *exec*exit*open* (`kscope trace --list` says which work here)' -- \
+  trace nosuch
+# Aggregating tools take --interval (0.1 s or more); event tools do not.
+expect_error "kscope: error: --interval: '0' is not a number above 0" \
+  'hint: see `kscope trace runqlat --help`' -- trace runqlat --interval 0
+expect_error 'kscope: error: --interval 0.05: the shortest interval is 0.1 s' \
+  'hint: counts are read every 100 ms; pick --interval 0.1 or more' -- trace runqlat --interval 0.05
+expect_error 'kscope: error: *--interval*' "$usage_hint" -- trace exec --interval 1
 expect_error "kscope: error: --buffer-size 1000 must be a power of two between $page and 1073741824" \
   'hint: for example --buffer-size 16777216 (16 MiB)' -- trace exec --buffer-size 1000
 expect_error 'kscope: error: --cgroup: /nonexistent: No such file or directory' \

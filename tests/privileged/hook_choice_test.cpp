@@ -53,5 +53,21 @@ TEST(HookChoice, AlternativesWithoutTheHelperAreUnaffected) {
   EXPECT_EQ(live.probe->hook().name, "tracepoint");
 }
 
+// A kernel where none of a tool's alternatives can work: one error naming each, and a hint.
+TEST(HookChoice, NoAlternativeWorksIsOneErrorNamingEach) {
+  KSCOPE_REQUIRE_PRIVILEGES();
+  Features f;
+  f.fake(Hook::tp_btf, {false, "faked: no tp_btf here"});
+  f.fake(Hook::raw_tp, {false, "faked: no raw_tp here"});
+  LiveTool live("runqlat");
+  auto opened = live.open(std::nullopt, {}, 16u << 20, &f);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().message.rfind("trace runqlat cannot attach on this kernel: ", 0), 0u)
+      << opened.error().message;
+  EXPECT_NE(opened.error().message.find("faked: no tp_btf here"), std::string::npos);
+  EXPECT_NE(opened.error().message.find("faked: no raw_tp here"), std::string::npos);
+  EXPECT_NE(opened.error().hint.find("kscope doctor"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kscope::test
