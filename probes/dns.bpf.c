@@ -286,15 +286,18 @@ static __always_inline void on_packet(struct __sk_buff *skb, int egress)
 	e->proto = p.proto;
 	e->msg_len = p.msg_len;
 
-	/* parse_packet() left at least a header's worth in the packet. 64-bit, so that the
-	 * verifier sees the bounds checked on the register passed to the helper. */
+	/* parse_packet() left at least a header's worth in the packet. 64-bit, and both bounds
+	 * checked again on the register the helper gets: 6.1's verifier learns nothing from a
+	 * test against 0, and nothing about a register the compiler copied before a test. */
 	n = skb->len;
 	n -= p.msg_off;
 	if (n > p.msg_len)
 		n = p.msg_len;
 	if (n > KS_DNS_PAYLOAD_MAX)
 		n = KS_DNS_PAYLOAD_MAX;
-	if (n < 1 || bpf_skb_load_bytes(skb, p.msg_off, e->payload, n))
+	barrier_var(n);
+	if (n < KS_DNS_HEADER_LEN || n > KS_DNS_PAYLOAD_MAX ||
+	    bpf_skb_load_bytes(skb, p.msg_off, e->payload, n))
 		n = 0;
 	if (n < p.msg_len)
 		e->flags |= KS_DNS_CUT;

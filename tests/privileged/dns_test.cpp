@@ -74,8 +74,9 @@ DnsRun run_dns(const std::string& hook, bool failed, std::optional<std::string> 
   DnsRun run;
   NetnsPair net;
   EXPECT_TRUE(net.ok());
-  EXPECT_TRUE(NetnsPair::run_in(net.a, "ip addr add fd31::1/64 dev veth0 nodad"));
-  EXPECT_TRUE(NetnsPair::run_in(net.b, "ip addr add fd31::2/64 dev veth0 nodad"));
+  for (const auto& [ns, addr] : {std::pair{net.a, "fd31::1"}, std::pair{net.b, kServer6}})
+    EXPECT_TRUE(NetnsPair::run_in(
+        ns, fmt::format("{} addr add {}/64 dev veth0 nodad", NetnsPair::kIp, addr)));
   Resolver resolver(net);
   EXPECT_TRUE(resolver.wait_ready()) << "dns_resolver did not start";
 
