@@ -100,6 +100,10 @@ struct LiveTool {
     return true;
   }
   unsigned long long lost() const { return read_percpu_sum(probe->lost_fd()).value_or(~0ull); }
+  // One of the tool's own counters (a ProbeCounter's map), summed over the CPUs.
+  unsigned long long counted(const char* map) const {
+    return read_percpu_sum(probe->map_fd(map)).value_or(~0ull);
+  }
   unsigned long long missed() const { return probe->missed().value_or(~0ull); }
 };
 
@@ -118,6 +122,16 @@ class CollectSink final : public RecordSink {
  private:
   const LiveTool& live_;
 };
+
+// What an aggregating tool's maps hold now, as decoded records; the maps start the next
+// interval empty.
+inline std::vector<EventRecord> take_snapshot(const LiveTool& live) {
+  CollectSink sink(live);
+  auto taken = live.tool.snapshot(*live.probe, live.args, sink);
+  EXPECT_TRUE(taken) << taken.error().message;
+  EXPECT_EQ(sink.malformed, 0u);
+  return std::move(sink.events);
+}
 
 // Runs argv to completion while draining the ring buffer (or, with drain false, without
 // draining until it has exited); returns its exit status.

@@ -59,6 +59,7 @@ add_module() {
 add_module sch_ingress
 add_module cls_bpf
 add_module veth
+add_module loop  # trace biolatency's tests read and write a loop device
 
 # Every shared library the binaries load, at the path the host has it.
 libdirs=()
