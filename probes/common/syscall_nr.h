@@ -27,6 +27,12 @@
 #define KS_NR_COMPAT_listen 363
 #define KS_NR_COMPAT_accept4 364
 #define KS_REGS_SYSCALL_NR(regs) ((regs)->orig_ax)
+#define KS_NR_kill 62
+#define KS_NR_tkill 200
+#define KS_NR_tgkill 234
+#define KS_NR_COMPAT_kill 37 /* natively alarm */
+#define KS_NR_COMPAT_tkill 238
+#define KS_NR_COMPAT_tgkill 270
 #elif defined(__TARGET_ARCH_arm64)
 #define KS_NR_openat 56
 #define KS_NR_execve 221
@@ -39,6 +45,9 @@
 #define KS_NR_accept4 242
 /* AArch32 syscalls are not traced (compat.bpf.h): no KS_NR_COMPAT_* numbers. */
 #define KS_REGS_SYSCALL_NR(regs) ((regs)->syscallno)
+#define KS_NR_kill 129
+#define KS_NR_tkill 130
+#define KS_NR_tgkill 131
 #else
 #error "kscope: add this architecture's syscall numbers"
 #endif
