@@ -33,6 +33,11 @@
 #define KS_NR_COMPAT_kill 37 /* natively alarm */
 #define KS_NR_COMPAT_tkill 238
 #define KS_NR_COMPAT_tgkill 270
+/* exit and exit_group never return: trace syscount keeps no start time for them. */
+#define KS_NR_exit 60
+#define KS_NR_exit_group 231
+#define KS_NR_COMPAT_exit 1
+#define KS_NR_COMPAT_exit_group 252
 #elif defined(__TARGET_ARCH_arm64)
 #define KS_NR_openat 56
 #define KS_NR_execve 221
@@ -48,6 +53,8 @@
 #define KS_NR_kill 129
 #define KS_NR_tkill 130
 #define KS_NR_tgkill 131
+#define KS_NR_exit 93
+#define KS_NR_exit_group 94
 #else
 #error "kscope: add this architecture's syscall numbers"
 #endif
