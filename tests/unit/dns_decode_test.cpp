@@ -35,7 +35,7 @@ Bytes dns_record(const Msg& msg, uint16_t flags = KS_DNS_EGRESS, uint32_t msg_le
   e.flags = flags;
   e.payload_len = std::min<size_t>(msg.size(), KS_DNS_PAYLOAD_MAX);
   e.msg_len = msg_len ? msg_len : e.payload_len;
-  std::memcpy(e.payload, msg.data(), e.payload_len);
+  if (e.payload_len) std::memcpy(e.payload, msg.data(), e.payload_len);  // an empty msg has no data()
   Bytes b(sizeof(e));
   std::memcpy(b.data(), &e, sizeof(e));
   return b;

@@ -190,13 +190,17 @@ TEST(AssessHook, HookTypeThenHelpers) {
     for (const auto& alt : tool->hooks()) {
       EXPECT_TRUE(assess_hook(alt, f).works) << tool->info().name << " " << alt.name;
       EXPECT_EQ(assess_hook(alt, f).reason, "faked: works");
-      // Without the hook type probe (the load itself tests it), only the helpers are asked.
+      // Without the hook type probe (the load itself tests it), a hook type already known
+      // to be missing still fails; otherwise only the helpers are asked.
       f.fake(alt.hook, {false, "faked: missing"});
       EXPECT_FALSE(assess_hook(alt, f).works);
+      FeatureResult known_missing = assess_hook(alt, f, /*probe_hook_type=*/false);
+      EXPECT_FALSE(known_missing.works);
+      EXPECT_EQ(known_missing.reason, "faked: missing");
+      f.fake(alt.hook, {true, "faked: works"});
       FeatureResult helpers_only = assess_hook(alt, f, /*probe_hook_type=*/false);
       EXPECT_TRUE(helpers_only.works);
       EXPECT_EQ(helpers_only.reason, "helpers present");
-      f.fake(alt.hook, {true, "faked: works"});
     }
 }
 
