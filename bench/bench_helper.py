@@ -1,13 +1,21 @@
 #!/usr/bin/env python3
-"""Parsing, matching and Markdown tables for bench/open_storm.sh and bench/exec_storm.sh.
+"""Parsing, matching and Markdown tables for bench/event_storm.sh and bench/exec_storm.sh.
 
-  bench_helper.py open-table RESULTS.tsv OPENS CHECK_OPENS
+  bench_helper.py storm-table RESULTS.tsv TOOL
+  bench_helper.py prog-delta BEFORE.json AFTER.json PROG_IDS
+  bench_helper.py ring-pos PID
+  bench_helper.py cost-table RESULTS.tsv TOOL
   bench_helper.py exec-match kscope|execsnoop OUTPUT EXPECTED TARGET
   bench_helper.py exec-table RESULTS.tsv N
 """
+import ctypes
 import csv
+import glob
 import json
+import mmap
+import os
 import re
+import struct
 import statistics
 import sys
 
@@ -47,7 +55,7 @@ def each(values):
     return ", ".join(fmt_int(v) for v in values)
 
 
-ORDER = ["untraced", "kscope", "kscope-smallbuf", "opensnoop", "bpftrace", "execsnoop"]
+ORDER = ["untraced", "kscope", "kscope-base", "kscope-smallbuf", "peer", "bpftrace", "execsnoop"]
 
 
 def by_tracer(rows):
@@ -57,49 +65,143 @@ def by_tracer(rows):
     return sorted(out.items(), key=lambda kv: ORDER.index(kv[0]) if kv[0] in ORDER else 99)
 
 
-def open_table(path, opens, check_opens):
-    rows = read_tsv(path)
-    opens, check_opens = int(opens), int(check_opens)
+def storm_table(path, tool):
+    rows = [r for r in read_tsv(path) if r["tool"] == tool]
     main = [r for r in rows if not r["rep"].startswith("check")]
     checks = [r for r in rows if r["rep"].startswith("check")]
     base_rates = [num(r["rate"]) for r in main if r["tracer"] == "untraced"]
     base = statistics.median(base_rates) if base_rates else None
+    expected = int(main[0]["expected"]) if main else 0
 
-    print("| Run | Storm rate, opens/s: median (min–max) | % of untraced median | "
-          f"Delivered of {opens:,} (each run) | Lost, reported (each run) | "
-          "Unaccounted = expected − delivered − lost (each run) | Drain, events/s: median (min–max) | "
+    print("| Run | Storm rate, per s: median (min–max) | % of untraced median | "
+          f"Delivered of {expected:,} (each run) | Lost, reported (each run) | "
+          "Unaccounted = expected − delivered − lost (each run) | "
           "Tracer CPU s, user+sys (each run) | CPU s per 1M events: median (min–max) | Status |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for tracer, rs in by_tracer(main):
         rates = [num(r["rate"]) for r in rs]
+        status = ", ".join(sorted(set(r["status"] for r in rs)))
         if tracer == "untraced":
-            print(f"| untraced | {med_range(rates)} | 100% | – | – | – | – | – | – | "
-                  f"{', '.join(sorted(set(r['status'] for r in rs)))} |")
+            print(f"| untraced | {med_range(rates)} | 100% | – | – | – | – | – | {status} |")
             continue
         delivered = [num(r["delivered"]) for r in rs]
         lost = [num(r["lost"]) for r in rs]
-        unacc = [opens - d - l for d, l in zip(delivered, lost)]
-        drain = [d / num(r["seconds"]) for d, r in zip(delivered, rs) if num(r["seconds"]) > 0]
+        unacc = [num(r["expected"]) - d - l for r, d, l in zip(rs, delivered, lost)]
         cpu = [num(r["cpu"]) for r in rs]
         per_m = [c / (d / 1e6) for c, d in zip(cpu, delivered) if d > 0]
         print(f"| {tracer} | {med_range(rates)} | {pct_range(rates, base)} | {each(delivered)} | "
-              f"{each(lost)} | {each(unacc)} | {med_range(drain)} | "
-              f"{', '.join(f'{c:.2f}' for c in cpu)} | {med_range(per_m, lambda v: f'{v:.2f}')} | "
-              f"{', '.join(sorted(set(r['status'] for r in rs)))} |")
+              f"{each(lost)} | {each(unacc)} | {', '.join(f'{c:.2f}' for c in cpu)} | "
+              f"{med_range(per_m, lambda v: f'{v:.2f}')} | {status} |")
     if checks:
+        n = int(checks[0]["expected"])
         print()
-        print(f"kscope at default buffer sizes (16 MiB ring), {check_opens:,} opens, target 0 lost:")
+        print(f"kscope at default buffer sizes, {n:,} events expected, target 0 lost:")
         print()
-        print("| Run | Storm rate, opens/s | % of untraced median | Delivered | Lost, reported | Unaccounted | "
-              "Drain, events/s | kscope CPU s | CPU s per 1M events | Status |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("| Run | Storm rate, per s | % of untraced median | Delivered | Lost, reported | "
+              "Unaccounted | kscope CPU s | CPU s per 1M events | Status |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for r in checks:
             d, l, c, rate = num(r["delivered"]), num(r["lost"]), num(r["cpu"]), num(r["rate"])
-            secs = num(r["seconds"])
             pct = f"{100.0 * rate / base:.0f}%" if base else "n/a"
             print(f"| kscope {r['rep']} | {fmt_int(rate)} | {pct} | {fmt_int(d)} | {fmt_int(l)} | "
-                  f"{fmt_int(check_opens - d - l)} | {fmt_int(d / secs) if secs > 0 else 'n/a'} | {c:.2f} | "
+                  f"{fmt_int(num(r['expected']) - d - l)} | {c:.2f} | "
                   f"{(c / (d / 1e6)) if d > 0 else float('nan'):.2f} | {r['status']} |")
+
+
+# ---- probe cost ------------------------------------------------------------------------
+
+def prog_delta(before_path, after_path, ids):
+    """The programs IDS (comma separated) as name:type:runs:run_time_ns;... over the storm, from
+    two `bpftool prog show -j` snapshots taken with kernel.bpf_stats_enabled=1."""
+    def load(path):  # an empty BEFORE (/dev/null): the counters since the programs loaded
+        with open(path) as f:
+            text = f.read()
+        return {p["id"]: p for p in json.loads(text)} if text else {}
+    before, after = load(before_path), load(after_path)
+    out = []
+    for id_ in sorted({int(i) for i in ids.split(",") if i}):
+        p, b = after.get(id_, {}), before.get(id_, {})
+        runs = p.get("run_cnt", 0) - b.get("run_cnt", 0)
+        ns = p.get("run_time_ns", 0) - b.get("run_time_ns", 0)
+        out.append(f"{p.get('name', '?')}:{p.get('type', '?')}:{runs}:{ns}")
+    print(";".join(out))
+
+
+BPF_MAP_TYPE_RINGBUF = 27
+BPF_MAP_GET_FD_BY_ID = 14
+SYS_BPF = 321  # x86-64
+
+
+def ring_pos(pid):
+    """Bytes ever written into the BPF ring buffers PID holds: the sum of their producer
+    positions, read from the page after the consumer's (bpftool shows no ring positions)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    ids = set()
+    for info in glob.glob(f"/proc/{pid}/fdinfo/*"):
+        try:
+            with open(info) as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if fields.get("map_type", "").strip() == str(BPF_MAP_TYPE_RINGBUF):
+            ids.add(int(fields["map_id"]))
+    page = mmap.PAGESIZE
+    total = 0
+    for map_id in ids:
+        attr = ctypes.create_string_buffer(struct.pack("III", map_id, 0, 0), 128)
+        fd = libc.syscall(SYS_BPF, BPF_MAP_GET_FD_BY_ID, attr, 128)
+        if fd < 0:
+            sys.exit(f"ring-pos: map {map_id}: {os.strerror(ctypes.get_errno())}")
+        try:
+            with mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ, offset=page) as m:
+                total += struct.unpack_from("Q", m, 0)[0]
+        finally:
+            os.close(fd)
+    print(total)
+
+
+def cost_table(path, tool):
+    rows = [r for r in read_tsv(path) if r["tool"] == tool]
+    tracers = []
+    for r in rows:
+        if r["tracer"] not in tracers:
+            tracers.append(r["tracer"])
+    per_event = lambda r: num(r["storm_cpu"]) * 1e9 / num(r["events"])
+    base = [per_event(r) for r in rows if r["tracer"] == "untraced"]
+    base = statistics.median(base) if base else None
+    ns = lambda v: f"{v:,.0f}"
+    print("| Tracer | Programs: runs per storm event × mean ns per run (median of runs) | "
+          "BPF run time per storm event, ns: median (min–max) | "
+          "Storm CPU per event, ns: median (min–max) | Added CPU per event over untraced, ns | "
+          "Ring buffer bytes per storm event (each run) |")
+    print("|---|---|---|---|---|---|")
+    for tracer in tracers:
+        rs = [r for r in rows if r["tracer"] == tracer]
+        cpu = [per_event(r) for r in rs]
+        if tracer == "untraced":
+            print(f"| untraced | – | – | {med_range(cpu, ns)} | – | – |")
+            continue
+        progs, totals = {}, []
+        for r in rs:
+            total = 0
+            for p in filter(None, r["progs"].split(";")):
+                name, type_, runs, t = p.rsplit(":", 3)
+                runs, t = int(runs), int(t)
+                total += t
+                progs.setdefault((name, type_), []).append((runs / num(r["events"]), t / runs if runs else 0))
+            totals.append(total / num(r["events"]))
+        cells = []
+        for (name, type_), v in progs.items():
+            if not any(runs for runs, _ in v):
+                continue
+            cells.append(f"{name} ({type_}) {statistics.median(x for x, _ in v):.2f} × "
+                         f"{statistics.median(y for _, y in v):,.0f}")
+        added = f"{statistics.median(cpu) - base:,.0f}" if base is not None else "n/a"
+        ring = [num(r["ring_bytes"]) / num(r["events"]) for r in rs if r["ring_bytes"]]
+        ring = ", ".join(f"{b:,.1f}" for b in ring) if ring else "– (no ring buffer)"
+        print(f"| {tracer} | {'<br>'.join(cells) or 'no program ran'} | {med_range(totals, ns)} | "
+              f"{med_range(cpu, ns)} | {added} | {ring} |")
 
 
 # ---- exec ------------------------------------------------------------------------------
@@ -223,8 +325,14 @@ def exec_table(path, n):
 
 
 def main(argv):
-    if len(argv) >= 2 and argv[1] == "open-table" and len(argv) == 5:
-        open_table(*argv[2:])
+    if len(argv) >= 2 and argv[1] == "storm-table" and len(argv) == 4:
+        storm_table(*argv[2:])
+    elif len(argv) >= 2 and argv[1] == "prog-delta" and len(argv) == 5:
+        prog_delta(*argv[2:])
+    elif len(argv) >= 2 and argv[1] == "ring-pos" and len(argv) == 3:
+        ring_pos(argv[2])
+    elif len(argv) >= 2 and argv[1] == "cost-table" and len(argv) == 4:
+        cost_table(*argv[2:])
     elif len(argv) >= 2 and argv[1] == "exec-match" and len(argv) == 6:
         exec_match(*argv[2:])
     elif len(argv) >= 2 and argv[1] == "exec-table" and len(argv) == 4:
