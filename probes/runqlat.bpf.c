@@ -2,9 +2,10 @@
 /* trace runqlat: how long runnable tasks wait on a run queue before they run, as log2
  * histograms kept in the kernel (runqlat of libbpf-tools). Nothing goes to the ring buffer.
  *
- * A task's wait starts when it is woken (sched_wakeup, sched_wakeup_new) or preempted while
- * still runnable (sched_switch with prev in TASK_RUNNING), and ends when sched_switch picks
- * it. Hook alternatives (user space enables one set): tp_btf or raw_tp on the three sched
+ * A task's wait starts when it is woken (sched_wakeup, sched_wakeup_new) or switched out
+ * while still runnable (sched_switch with prev in TASK_RUNNING, or preempted: a task preempted
+ * after it set a sleeping state but before it called schedule() stays on its run queue, which
+ * libbpf-tools' runqlat misses), and ends when sched_switch picks it. Hook alternatives (user space enables one set): tp_btf or raw_tp on the three sched
  * tracepoints; both get the task_structs, so filters and keys come from the waiting task,
  * not from whichever task is current. */
 #include "vmlinux.h"
@@ -90,9 +91,10 @@ static __always_inline void wait_ends(struct task_struct *t)
 	ks_hist_add(&h->hist, delta / (msecs ? 1000000 : 1000));
 }
 
-static __always_inline void on_switch(struct task_struct *prev, struct task_struct *next)
+static __always_inline void on_switch(bool preempt, struct task_struct *prev,
+				      struct task_struct *next)
 {
-	if (BPF_CORE_READ(prev, __state) == KS_TASK_RUNNING)
+	if (preempt || BPF_CORE_READ(prev, __state) == KS_TASK_RUNNING)
 		wait_starts(prev);
 	wait_ends(next);
 }
@@ -114,7 +116,7 @@ int BPF_PROG(btf_sched_wakeup_new, struct task_struct *p)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(btf_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	on_switch(prev, next);
+	on_switch(preempt, prev, next);
 	return 0;
 }
 
@@ -135,6 +137,6 @@ int BPF_PROG(raw_sched_wakeup_new, struct task_struct *p)
 SEC("raw_tp/sched_switch")
 int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	on_switch(prev, next);
+	on_switch(preempt, prev, next);
 	return 0;
 }

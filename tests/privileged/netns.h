@@ -19,13 +19,13 @@ class NetnsPair {
   // whatever PATH says, and that one has no netns. Commands given to run_in() name it too.
   static constexpr const char* kIp = "/usr/bin/ip";
 
-  // Namespaces ks<pid>a and ks<pid>b (a second pair in one process gets ks<pid>c/d, ...),
-  // veth ends `veth0` in each, 10.231.<n>.1/24 in a and 10.231.<n>.2/24 in b, lo up in both.
+  // Namespaces ks<pid>n<n>a and ks<pid>n<n>b for the process's n-th pair (from 0), veth ends
+  // `veth0` in each, 10.231.<n>.1/24 in a and 10.231.<n>.2/24 in b, lo up in both.
   NetnsPair() {
     static int pairs = 0;
     int n = pairs++;
-    a = fmt::format("ks{}{}", getpid(), char('a' + 2 * n));
-    b = fmt::format("ks{}{}", getpid(), char('b' + 2 * n));
+    a = fmt::format("ks{}n{}a", getpid(), n);
+    b = fmt::format("ks{}n{}b", getpid(), n);
     addr_a = fmt::format("10.231.{}.1", n);
     addr_b = fmt::format("10.231.{}.2", n);
     ok_ = sh(fmt::format("{4} netns add {0} && {4} netns add {1} && "

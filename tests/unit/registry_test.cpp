@@ -200,7 +200,8 @@ TEST(ProbeObjects, SyscallTracepointsUseTheSyscallRecordLayout) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 7u) << "exec's four, open's two and the feature probe's one";
+  // At least exec's four, open's two and the feature probe's one: the walk found the probes.
+  EXPECT_GE(checked, 7u);
 }
 
 }  // namespace
