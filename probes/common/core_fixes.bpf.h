@@ -15,6 +15,26 @@ static __always_inline long ks_read_user_str(char *dst, __u32 size, const void *
 	return len + (((__u64)(len - 1) >> 63) & ~((__u64)len >> 63));
 }
 
+/* tcp:tcp_send_reset and tcp:tcp_retransmit_skb both recorded the tcp_event_sk_skb class
+ * on 6.1. 6.10 gave tcp_send_reset a record of its own (the reason, sockaddrs, and resets
+ * sent without a socket traced too), and a later kernel (6.18 has it) gave
+ * tcp_retransmit_skb one with err (failed attempts traced too). A probe picks the layout
+ * with bpf_core_type_exists() on the new record's struct; this flavor relocates against the
+ * old class where a kernel has it. */
+struct trace_event_raw_tcp_event_sk_skb___old {
+	struct trace_entry ent;
+	const void *skbaddr;
+	const void *skaddr;
+	int state;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
+} __attribute__((preserve_access_index));
+
 /* IP_FREEBIND, IP_TRANSPARENT and IP_BIND_ADDRESS_NO_PORT as a socket keeps them: bit-fields
  * of struct inet_sock until 6.6 moved each into the inet_flags word (commits "inet: move
  * inet->freebind to inet->inet_flags" and its siblings; 6.1 has the bit-fields). The bit
