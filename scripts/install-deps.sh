@@ -17,6 +17,7 @@ packages=(
   # tests
   libgtest-dev libgmock-dev python3 iproute2 util-linux
   gcc-multilib  # abi_known32: the privileged tests' 32-bit (ia32) task
+  chromium  # trace profile's e2e test renders the SVG flame graph headless
   # the fuzz tier: libFuzzer; clang >= 19 compiles libstdc++ 12's <expected>
   clang-19 libclang-rt-19-dev
   # the vm tier: QEMU, and what its initramfs is made of

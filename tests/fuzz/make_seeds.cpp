@@ -2,11 +2,14 @@
 // that the seeds follow the probes' ABI as it changes: DIR/decode holds one record per file,
 // DIR/replay one --record file per tool in the registry. Usage: make_seeds DIR
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "dns.h"
+#include "drops.h"
 #include "records.h"
 #include "registry/registry.h"
 #include "render/time_format.h"
@@ -17,6 +20,54 @@ using namespace kscope::test;
 using namespace std::string_view_literals;
 
 namespace {
+
+template <class Record>
+Bytes struct_record(const Record& r) {
+  Bytes b(sizeof(r));
+  std::memcpy(b.data(), &r, sizeof(r));
+  return b;
+}
+
+// trace dns: a response whose two answers point back at the question's name.
+Bytes dns_seed() {
+  static constexpr uint8_t kMsg[] = {
+      0x4b, 0x00, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0,                        // header
+      5, 'k', 'n', 'o', 'w', 'n', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1,         // question, A
+      0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 231, 99, 1,                  // A
+      0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16, 0xfd, 0, 0, 0x99, 0, 0, 0, 0,  // AAAA
+      0, 0, 0, 0, 0, 0, 0, 1};
+  ks_dns_event e{};
+  e.hdr = {.type = KS_EVENT_DNS, .size = sizeof(e), .pid = 4242, .tgid = 4242};
+  e.family = 4;
+  e.proto = 17;
+  e.sport = 53;
+  e.dport = 40000;
+  e.msg_len = e.payload_len = sizeof(kMsg);
+  std::memcpy(e.payload, kMsg, sizeof(kMsg));
+  return struct_record(e);
+}
+
+// trace drops and dropcount: a TCP SYN dropped for want of a socket, and its count.
+Bytes drop_seed() {
+  ks_drop_event e{};
+  e.hdr = {.type = KS_EVENT_DROP, .size = sizeof(e)};
+  e.reason = 2;
+  e.protocol = 0x0800;
+  e.family = 4;
+  e.l4proto = 6;
+  e.sport = 40000;
+  e.dport = 10;
+  e.tcp_flags = 0x02;
+  return struct_record(e);
+}
+
+Bytes dropcount_seed() {
+  ks_drop_count_event e{};
+  e.hdr = {.type = KS_EVENT_DROP_COUNT, .size = sizeof(e)};
+  e.key.reason = 2;
+  e.count = 3;
+  return struct_record(e);
+}
 
 std::vector<Bytes> seed_records() {
   std::vector<Bytes> r = {
@@ -29,6 +80,9 @@ std::vector<Bytes> seed_records() {
       open_record(open_header(), {.syscall = KS_OPEN_OPENAT2, .path = "/tmp/kscope-known\0"sv}),
       open_record(open_header(), {.flags = ~0ull, .ret = -13, .dfd = 5, .path = "rel\npath\0"sv}),
       open_record(open_header(), {.path = "/abc"sv}),
+      dns_seed(),
+      drop_seed(),
+      dropcount_seed(),
   };
   // A header and zeros for each record type: the start for tools without a builder here.
   for (uint32_t type = 1; type <= 8; ++type) {

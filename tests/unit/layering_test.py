@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks the collector's layering: a folder includes only its own and earlier layers.
 
-    base < bpf < model < filter < render < sources < pipeline < registry < tools < doctor
+    base < bpf < model < symbolize < filter < render < sources < pipeline < registry < tools
+    < doctor
 
 Scans every #include "..." under collector/ (the order is collector/CMakeLists.txt's). An
 include of a folder not in the list (probes' headers, skeletons, generated files) is not a
@@ -12,8 +13,8 @@ import pathlib
 import re
 import sys
 
-LAYERS = ["base", "bpf", "model", "filter", "render", "sources", "pipeline", "registry", "tools",
-          "doctor"]
+LAYERS = ["base", "bpf", "model", "symbolize", "filter", "render", "sources", "pipeline", "registry",
+          "tools", "doctor"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 SOURCES = {".h", ".hpp", ".cpp", ".cc", ".inc"}
