@@ -4,12 +4,13 @@
  *
  * signal:signal_generate fires wherever a signal is queued (kill, tkill, tgkill, sigqueue,
  * pidfd_send_signal, and the kernel's own: SIGCHLD, SIGSEGV, timers...) in the context of
- * the task that generates it, with the result. A call the kernel refuses first (ESRCH,
- * EPERM, EINVAL) never gets there: the syscalls' enter and exit tracepoints see those, and
- * note which call a generated signal came from; hrtimer_expire_{entry,exit} note the timer
- * callbacks, whose signals have no sender. Hook alternatives for signal_generate and the timer
- * (user space enables one set): tp_btf and raw_tp, which see the target's task, or the
- * tracepoint, whose record names only the target thread. */
+ * the task that generates it, with the result; the syscall number in the task's saved
+ * registers says whether it is inside a kill, tkill or tgkill. A call the kernel refuses first
+ * (ESRCH, EPERM, EINVAL) never gets there: the call's exit reports it, from the arguments the
+ * saved registers still hold. hrtimer_expire_{entry,exit} note the timer callbacks, whose
+ * signals have no sender. Hook alternatives (user space enables one set): tp_btf and raw_tp,
+ * which see the target's task and take the raw sys_exit, or the tracepoints, whose
+ * signal_generate record names only the target thread. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -33,73 +34,93 @@ const volatile __u32 skip_sigchld = 0; /* without --signal: no SIGCHLD */
 #define KS_SI_KERNEL 0x80
 #define KS_SI_TKILL -6
 
-/* A kill/tkill/tgkill in progress, by thread: its arguments, and whether it has generated a
- * signal yet (then its failure, if it fails, is in that signal's result). LRU: an entry whose
- * exit never came (a tracer attached mid-call) ages out. */
-struct signal_call {
-	__s32 target_pid;
-	__s32 target_tid;
-	__s32 sig;
-	__u8 via;
-	__u8 generated;
-	__u16 pad;
+/* The threads whose kill, tkill or tgkill in progress has generated a signal: then its
+ * failure, if it fails (a real-time signal's queue overflow), is that signal's result, not a
+ * failed call of its own. The call's exit removes the entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} signal_calls SEC(".maps");
+
+static __always_inline struct pt_regs *user_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+static __always_inline int may_be_call(long id)
+{
+	return KS_SYSCALL_MAY_BE(id, kill) || KS_SYSCALL_MAY_BE(id, tkill) ||
+	       KS_SYSCALL_MAY_BE(id, tgkill);
+}
+
+/* KS_SIGNAL_VIA_KILL, _TKILL or _TGKILL for syscall id in the ABI compat says, else 0. */
+static __always_inline __u8 call_of(long id, int compat)
+{
+	if (KS_SYSCALL_IS(id, compat, kill))
+		return KS_SIGNAL_VIA_KILL;
+	if (KS_SYSCALL_IS(id, compat, tkill))
+		return KS_SIGNAL_VIA_TKILL;
+	if (KS_SYSCALL_IS(id, compat, tgkill))
+		return KS_SIGNAL_VIA_TGKILL;
+	return KS_SIGNAL_VIA_OTHER;
+}
+
+/* Whether the current task is inside an hrtimer's callback (a hard interrupt's that hit it, a
+ * timer softirq's, or PREEMPT_RT's ktimers thread's own): alarm(), setitimer's ITIMER_REAL and
+ * timer_settime() send their signals from there, in the context of whatever task the interrupt
+ * found running. preempt_count would tell any interrupt context, but only through the
+ * __preempt_count per-CPU symbol, which kernels without CONFIG_KALLSYMS_ALL (this project's
+ * 6.18) do not resolve for BPF.
+ *
+ * One note per task, of its outermost callback: one nested in it (a hard one interrupting a
+ * soft one's) leaves it alone, and only the outermost one's exit removes it. Per task, not per
+ * CPU: on PREEMPT_RT a program can be preempted, and the kernel then skips another run of it
+ * on that CPU, so an exit can go unseen; such a note only misleads about its own task, and only
+ * until it is stale (KS_TIMER_NOTE_NS: callbacks take microseconds). */
+#define KS_TIMER_NOTE_NS (10 * 1000 * 1000)
+
+struct timer_note {
+	__u64 timer;
+	__u64 start_ns;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, struct signal_call);
-} signal_calls SEC(".maps");
-
-/* Whether the current CPU is inside an hrtimer's callback for the current task (a hard
- * interrupt's, a timer softirq's, or PREEMPT_RT's ktimers thread's): alarm(), setitimer's
- * ITIMER_REAL and timer_settime() send their signals from there, in the context of whatever
- * task the interrupt found running. preempt_count would tell any interrupt context, but only
- * through the __preempt_count per-CPU symbol, which kernels without CONFIG_KALLSYMS_ALL (this
- * project's 6.18) do not resolve for BPF. The task is kept so that a task preempting the
- * ktimers thread on PREEMPT_RT is not taken for it; the timer, so that only its own exit ends
- * it. A callback whose exit the probe missed (a run the kernel skipped) stays open until the
- * next hrtimer of the CPU begins, within a tick. A hard callback nested in a soft one's takes
- * its place: the soft one's signal after it shows its task as the sender. */
-struct timer_cpu {
-	__u64 task;
-	__u64 timer; /* 0: no callback running */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct timer_cpu);
+	__type(value, struct timer_note);
 } signal_timer SEC(".maps");
+
+static __always_inline struct timer_note *open_note(__u32 tid, __u64 now)
+{
+	struct timer_note *n = bpf_map_lookup_elem(&signal_timer, &tid);
+
+	return n && now - n->start_ns < KS_TIMER_NOTE_NS ? n : NULL;
+}
 
 static __always_inline void timer_enter(void *timer)
 {
-	__u32 zero = 0;
-	struct timer_cpu *t = bpf_map_lookup_elem(&signal_timer, &zero);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct timer_note note = {.timer = (__u64)timer, .start_ns = bpf_ktime_get_ns()};
 
-	if (t) {
-		t->task = bpf_get_current_task();
-		t->timer = (__u64)timer;
-	}
+	if (!open_note(tid, note.start_ns))
+		bpf_map_update_elem(&signal_timer, &tid, &note, BPF_ANY);
 }
 
 static __always_inline void timer_exit(void *timer)
 {
-	__u32 zero = 0;
-	struct timer_cpu *t = bpf_map_lookup_elem(&signal_timer, &zero);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct timer_note *n = bpf_map_lookup_elem(&signal_timer, &tid);
 
-	if (t && t->timer == (__u64)timer)
-		t->timer = 0;
+	if (n && n->timer == (__u64)timer)
+		bpf_map_delete_elem(&signal_timer, &tid);
 }
 
 static __always_inline int in_timer(void)
 {
-	__u32 zero = 0;
-	struct timer_cpu *t = bpf_map_lookup_elem(&signal_timer, &zero);
-
-	return t && t->timer && t->task == bpf_get_current_task();
+	return open_note((__u32)bpf_get_current_pid_tgid(), bpf_ktime_get_ns()) != NULL;
 }
 
 /* User space attaches the entry after the exit: an entry whose exit is not attached yet would
@@ -160,8 +181,8 @@ static __always_inline int result_failed(int result)
 }
 
 /* The part of a generated signal's record every hook knows; 0 when it is filtered out. A
- * signal generated inside a traced call marks the call, so its exit does not report it as
- * a failure too. */
+ * signal generated inside a kill, tkill or tgkill notes the thread, so that the call's exit
+ * does not report it as a failure too. */
 static __always_inline int generated(struct ks_signal_event *e, int sig, int code, int result,
 				     int group)
 {
@@ -172,12 +193,15 @@ static __always_inline int generated(struct ks_signal_event *e, int sig, int cod
 	if (in_timer()) {
 		via = KS_SIGNAL_VIA_TIMER;
 	} else {
-		__u32 tid = (__u32)bpf_get_current_pid_tgid();
-		struct signal_call *call = bpf_map_lookup_elem(&signal_calls, &tid);
+		long id = KS_REGS_SYSCALL_NR(user_regs());
 
-		if (call) {
-			call->generated = 1;
-			via = call->via;
+		if (may_be_call(id))
+			via = call_of(id, ks_compat_syscall());
+		if (via) {
+			__u32 tid = (__u32)bpf_get_current_pid_tgid();
+			__u8 one = 1;
+
+			bpf_map_update_elem(&signal_calls, &tid, &one, BPF_ANY);
 		}
 	}
 	if (failed_only && !result_failed(result))
@@ -245,153 +269,89 @@ int tp_signal_generate(struct trace_event_raw_signal_generate *rec)
 	return 0;
 }
 
-/* The calls: the tracepoint alternative takes the syscalls tracepoints, which fire for these
- * calls only but never for a 32-bit task's; tp_btf and raw_tp take the raw sys_enter and
- * sys_exit of their own type, which see every syscall, 32-bit ones with their own numbers. */
-static __always_inline void call_enter(__u8 via, __s32 pid, __s32 tid, __s32 sig)
+/* The calls' exits: the tracepoint alternative takes the syscalls tracepoints, which fire for
+ * these calls only but never for a 32-bit task's; tp_btf and raw_tp take the raw sys_exit of
+ * their own type, which sees every syscall, 32-bit ones with their own numbers. A call that
+ * failed without generating a signal is reported with the arguments its saved registers still
+ * hold. */
+static __always_inline void call_exit(__u8 via, int compat, long ret)
 {
-	if (!ks_task_wanted() || !sig_wanted(sig))
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (bpf_map_lookup_elem(&signal_calls, &tid)) {
+		bpf_map_delete_elem(&signal_calls, &tid);
+		return;
+	}
+	if (ret >= 0 || !via || !ks_task_wanted())
 		return;
 
-	__u32 key = (__u32)bpf_get_current_pid_tgid();
-	struct signal_call call = {.target_pid = pid, .target_tid = tid, .sig = sig, .via = via};
-
-	bpf_map_update_elem(&signal_calls, &key, &call, BPF_ANY);
-}
-
-static __always_inline void call_exit(long ret)
-{
-	__u32 key = (__u32)bpf_get_current_pid_tgid();
-	struct signal_call *found = bpf_map_lookup_elem(&signal_calls, &key);
-
-	if (!found)
-		return;
-
-	struct signal_call call = *found;
-
-	bpf_map_delete_elem(&signal_calls, &key);
-	if (ret >= 0 || call.generated)
-		return;
-
+	struct pt_regs *regs = user_regs();
+	__s32 a0 = ks_syscall_arg(regs, 0, compat);
+	__s32 a1 = ks_syscall_arg(regs, 1, compat);
 	struct ks_signal_event e = {};
 
+	if (via == KS_SIGNAL_VIA_KILL) { /* kill(pid, sig) */
+		e.target_pid = a0;
+		e.sig = a1;
+	} else if (via == KS_SIGNAL_VIA_TKILL) { /* tkill(tid, sig) */
+		e.target_tid = a0;
+		e.sig = a1;
+	} else { /* tgkill(tgid, tid, sig) */
+		e.target_pid = a0;
+		e.target_tid = a1;
+		e.sig = ks_syscall_arg(regs, 2, compat);
+	}
+	if (!sig_wanted(e.sig))
+		return;
 	ks_fill_header(&e.hdr, KS_EVENT_SIGNAL, sizeof(e));
-	e.target_pid = call.target_pid;
-	e.target_tid = call.target_tid;
-	e.sig = call.sig;
-	e.code = call.via == KS_SIGNAL_VIA_KILL ? KS_SI_USER : KS_SI_TKILL;
+	e.code = via == KS_SIGNAL_VIA_KILL ? KS_SI_USER : KS_SI_TKILL;
 	e.err = -ret;
-	e.via = call.via;
-	e.flags = KS_SIGNAL_FAILED_CALL | (call.via == KS_SIGNAL_VIA_KILL ? KS_SIGNAL_GROUP : 0);
+	e.via = via;
+	e.flags = KS_SIGNAL_FAILED_CALL | (via == KS_SIGNAL_VIA_KILL ? KS_SIGNAL_GROUP : 0);
 	ks_output(&e, sizeof(e));
-}
-
-/* kill(pid, sig) */
-SEC("tracepoint/syscalls/sys_enter_kill")
-int tp_enter_kill(struct syscall_trace_enter *ctx)
-{
-	call_enter(KS_SIGNAL_VIA_KILL, ctx->args[0], 0, ctx->args[1]);
-	return 0;
-}
-
-/* tkill(tid, sig) */
-SEC("tracepoint/syscalls/sys_enter_tkill")
-int tp_enter_tkill(struct syscall_trace_enter *ctx)
-{
-	call_enter(KS_SIGNAL_VIA_TKILL, 0, ctx->args[0], ctx->args[1]);
-	return 0;
-}
-
-/* tgkill(tgid, tid, sig) */
-SEC("tracepoint/syscalls/sys_enter_tgkill")
-int tp_enter_tgkill(struct syscall_trace_enter *ctx)
-{
-	call_enter(KS_SIGNAL_VIA_TGKILL, ctx->args[0], ctx->args[1], ctx->args[2]);
-	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_kill")
 int tp_exit_kill(struct syscall_trace_exit *ctx)
 {
-	call_exit(ctx->ret);
+	call_exit(KS_SIGNAL_VIA_KILL, 0, ctx->ret);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_tkill")
 int tp_exit_tkill(struct syscall_trace_exit *ctx)
 {
-	call_exit(ctx->ret);
+	call_exit(KS_SIGNAL_VIA_TKILL, 0, ctx->ret);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_tgkill")
 int tp_exit_tgkill(struct syscall_trace_exit *ctx)
 {
-	call_exit(ctx->ret);
+	call_exit(KS_SIGNAL_VIA_TGKILL, 0, ctx->ret);
 	return 0;
 }
 
-/* A kill, tkill or tgkill by its number, in the task's ABI; its arguments from the saved
- * registers (copied: a raw_tp program may not read through the pointer it is handed). */
-static __always_inline void raw_call_enter(struct pt_regs *saved, long id)
+/* Only the numbers that may be one of the calls go further. */
+static __always_inline void raw_exit(long id, long ret)
 {
-	struct pt_regs regs;
+	if (may_be_call(id)) {
+		int compat = ks_compat_syscall();
 
-	if (!KS_SYSCALL_MAY_BE(id, kill) && !KS_SYSCALL_MAY_BE(id, tkill) &&
-	    !KS_SYSCALL_MAY_BE(id, tgkill))
-		return;
-	if (bpf_probe_read_kernel(&regs, sizeof(regs), saved))
-		return;
-
-	int compat = ks_compat_syscall();
-	__s32 a0 = ks_syscall_arg(&regs, 0, compat);
-	__s32 a1 = ks_syscall_arg(&regs, 1, compat);
-
-	if (KS_SYSCALL_IS(id, compat, kill))
-		call_enter(KS_SIGNAL_VIA_KILL, a0, 0, a1);
-	else if (KS_SYSCALL_IS(id, compat, tkill))
-		call_enter(KS_SIGNAL_VIA_TKILL, 0, a0, a1);
-	else if (KS_SYSCALL_IS(id, compat, tgkill))
-		call_enter(KS_SIGNAL_VIA_TGKILL, a0, a1, ks_syscall_arg(&regs, 2, compat));
-}
-
-/* Only the numbers that may be one of the calls look in the map: a call whose enter was noted
- * has one there. */
-static __always_inline void raw_call_exit(long id, long ret)
-{
-	if (KS_SYSCALL_MAY_BE(id, kill) || KS_SYSCALL_MAY_BE(id, tkill) ||
-	    KS_SYSCALL_MAY_BE(id, tgkill))
-		call_exit(ret);
-}
-
-SEC("tp_btf/sys_enter")
-int BPF_PROG(btf_sys_enter, struct pt_regs *regs, long id)
-{
-	raw_call_enter(regs, id);
-	return 0;
+		call_exit(call_of(id, compat), compat, ret);
+	}
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(btf_sys_exit, struct pt_regs *regs, long ret)
 {
-	raw_call_exit(KS_REGS_SYSCALL_NR(regs), ret);
-	return 0;
-}
-
-SEC("raw_tp/sys_enter")
-int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
-{
-	raw_call_enter((struct pt_regs *)ctx->args[0], ctx->args[1]);
+	raw_exit(KS_REGS_SYSCALL_NR(regs), ret);
 	return 0;
 }
 
 SEC("raw_tp/sys_exit")
 int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	long id = -1;
-
-	bpf_core_read(&id, sizeof(id), &KS_REGS_SYSCALL_NR(regs));
-	raw_call_exit(id, ctx->args[1]);
+	raw_exit(KS_REGS_SYSCALL_NR(user_regs()), ctx->args[1]);
 	return 0;
 }

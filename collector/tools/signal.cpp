@@ -2,6 +2,7 @@
 // kill/tkill/tgkill that failed before generating one (sigsnoop, with the failed calls and the
 // target's process). The whole user side of the tool; the kernel side is probes/signal.bpf.c
 // and probes/signal_event.h.
+#include <linux/bpf.h>
 #include <signal.h>
 
 #include <cerrno>
@@ -183,19 +184,21 @@ const F kFields[] = {
      [](const Event& e) { return Value(result_name(e)); }},
 };
 
-// The alternative's hrtimer entry program, which attach_timer_entry() attaches last.
-std::string timer_entry(const HookAlternative& alt) { return alt.programs.at(1); }
+// The programs an alternative attaches after the rest (programs() puts them first): an
+// hrtimer entry whose exit is not attached yet would leave its callback open, and the task it
+// interrupted would seem to send the timer's signals; a signal_generate that notes a call whose
+// exit is not attached yet would hide that thread's next failed call.
+constexpr size_t kAttachedLast = 2;
 
-// After the skeleton attached the rest: a callback the entry saw begin while its exit was not
-// attached yet would stay open, and the signals of the task it interrupted look like its.
-Result<std::vector<Link>> attach_timer_entry(Skeleton<signal_bpf>& skel,
-                                             const HookAlternative& alt) {
-  std::string name = timer_entry(alt);
-  bpf_program* prog = bpf_object__find_program_by_name(skel.object(), name.c_str());
-  bpf_link* link = prog ? bpf_program__attach(prog) : nullptr;
-  if (!link) return fail_errno("attach " + name, prog ? errno : ENOENT);
+Result<std::vector<Link>> attach_last(Skeleton<signal_bpf>& skel, const HookAlternative& alt) {
   std::vector<Link> links;
-  links.emplace_back(link);
+  for (size_t i = 0; i < kAttachedLast; ++i) {
+    const std::string& name = alt.programs.at(i);
+    bpf_program* prog = bpf_object__find_program_by_name(skel.object(), name.c_str());
+    bpf_link* link = prog ? bpf_program__attach(prog) : nullptr;
+    if (!link) return fail_errno("attach " + name, prog ? errno : ENOENT);
+    links.emplace_back(link);
+  }
   return links;
 }
 
@@ -211,23 +214,29 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
           ro->only_sig = std::get<int64_t>(c->operand);
         }
         ro->skip_sigchld = setup.filter->claim("signal", Op::ne) != nullptr;
-        bpf_program__set_autoattach(
-            bpf_object__find_program_by_name(skel.object(), timer_entry(alt).c_str()), false);
+        for (size_t i = 0; i < kAttachedLast; ++i)
+          bpf_program__set_autoattach(
+              bpf_object__find_program_by_name(skel.object(), alt.programs.at(i).c_str()), false);
         return {};
       },
-      attach_timer_entry);
+      attach_last);
   if (!probe) return std::unexpected(probe.error());
   return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
-// An alternative's programs: signal_generate, hrtimer_expire_{entry,exit} (the entry second:
-// see timer_entry()) and the calls' enter and exit, all through its hook type.
-std::vector<std::string> programs(const std::string& prefix, std::vector<std::string> calls) {
+// An alternative's programs, all of its hook type: signal_generate and hrtimer_expire_entry
+// (attached last: kAttachedLast), hrtimer_expire_exit, and the calls' exits.
+std::vector<std::string> programs(const std::string& prefix, std::vector<std::string> exits) {
   std::vector<std::string> p = {prefix + "_signal_generate", prefix + "_hrtimer_entry",
                                 prefix + "_hrtimer_exit"};
-  p.insert(p.end(), calls.begin(), calls.end());
+  p.insert(p.end(), exits.begin(), exits.end());
   return p;
 }
+
+// The saved user registers: the syscall a signal is generated in, a failed call's arguments.
+const std::vector<HelperNeed> kUserRegs = {
+    {BPF_FUNC_task_pt_regs, "bpf_task_pt_regs (Linux 5.15)"},
+    {BPF_FUNC_get_current_task_btf, "bpf_get_current_task_btf (Linux 5.11)"}};
 
 }  // namespace
 
@@ -238,26 +247,18 @@ const Tool& signal_tool() {
                {"kscope trace signal --failed", "kscope trace signal --signal SIGTERM -o json"}},
       .flags = kFlags,
       // tp_btf and raw_tp see the target's task (its process id) and, through the raw
-      // sys_enter and sys_exit, 32-bit tasks' calls too; the tracepoint's record names only the
-      // target thread, and the syscalls tracepoints fire for these calls only, never for a
-      // 32-bit task's.
-      .hooks = {{"tp_btf",
-                 Hook::tp_btf,
-                 programs("btf", {"btf_sys_enter", "btf_sys_exit"}),
-                 "tp_btf signal_generate, hrtimer_expire_{entry,exit}, sys_enter, sys_exit",
-                 {}},
-                {"raw_tp",
-                 Hook::raw_tp,
-                 programs("raw", {"raw_sys_enter", "raw_sys_exit"}),
-                 "raw_tp signal_generate, hrtimer_expire_{entry,exit}, sys_enter, sys_exit",
-                 {}},
-                {"tracepoint",
-                 Hook::tracepoint,
-                 programs("tp", {"tp_enter_kill", "tp_enter_tkill", "tp_enter_tgkill",
-                                 "tp_exit_kill", "tp_exit_tkill", "tp_exit_tgkill"}),
+      // sys_exit, 32-bit tasks' calls too; the tracepoint's record names only the target
+      // thread, and the syscalls tracepoints fire for these calls only, never for a 32-bit
+      // task's.
+      .hooks = {{"tp_btf", Hook::tp_btf, programs("btf", {"btf_sys_exit"}),
+                 "tp_btf signal_generate, hrtimer_expire_{entry,exit}, sys_exit", kUserRegs},
+                {"raw_tp", Hook::raw_tp, programs("raw", {"raw_sys_exit"}),
+                 "raw_tp signal_generate, hrtimer_expire_{entry,exit}, sys_exit", kUserRegs},
+                {"tracepoint", Hook::tracepoint,
+                 programs("tp", {"tp_exit_kill", "tp_exit_tkill", "tp_exit_tgkill"}),
                  "signal:signal_generate, timer:hrtimer_expire_{entry,exit}, "
-                 "syscalls:sys_{enter,exit}_{kill,tkill,tgkill}",
-                 {}}},
+                 "syscalls:sys_exit_{kill,tkill,tgkill}",
+                 kUserRegs}},
       .fields = kFields,
       .add_clauses = add_clauses,
       .decoder = [](const ToolArgs&) -> ToolSpec<Event>::Decode { return decode; },
