@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <span>
@@ -21,13 +22,31 @@ inline int dev_null() {
   return fd;
 }
 
+inline constexpr TraceOptions kJson{.format = Format::json};
+inline constexpr TraceOptions kTable{.format = Format::table};
+
+// Whether `args` add their clauses and make a sink in both formats, as `trace --replay` would.
+inline bool pipelines_build(const Tool& tool, const ToolArgs& args) {
+  Filter filter;
+  if (!tool.add_clauses(args, filter)) return false;
+  Output out(dev_null());
+  for (const TraceOptions* o : {&kJson, &kTable})
+    if (!tool.sink(*o, out, args, filter, /*live=*/false)) return false;
+  return true;
+}
+
+// The tool's defaults, and a tight set: every flag on (numbers at their minimum) that can go
+// with the flags before it in both formats (a flag the tool refuses beside them, as profile's
+// --user-stacks-only beside --kernel-stacks-only or --folded beside -o json, stays off).
 inline std::vector<ToolArgs> flag_sets(const Tool& tool) {
   std::vector<ToolArgs> sets{ToolArgs(tool.flags()), ToolArgs(tool.flags())};
   for (size_t i = 0; i < tool.flags().size(); ++i) {
     const FlagSpec& spec = tool.flags()[i];
     ToolArgs::Slot& tight = sets[1].slot_at(i);
+    ToolArgs::Slot before = tight;
     tight.on = true;
     if (spec.kind == FlagKind::number) tight.number = spec.min;
+    if (!pipelines_build(tool, sets[1])) tight = before;
   }
   return sets;
 }
@@ -40,10 +59,18 @@ class ToolPipelines : public RecordSink {
     for (ToolArgs& args : flag_sets(tool)) {
       auto& a = args_.emplace_back(std::make_unique<ToolArgs>(std::move(args)));
       auto& f = filters_.emplace_back(std::make_unique<Filter>());
-      if (!tool.add_clauses(*a, *f)) std::abort();  // the flag sets above are valid
+      if (auto added = tool.add_clauses(*a, *f); !added) {  // the flag sets above are valid
+        std::fprintf(stderr, "%s: %s\n", std::string(tool.info().name).c_str(),
+                     added.error().message.c_str());
+        std::abort();
+      }
       for (const TraceOptions* o : {&kJson, &kTable}) {
         auto sink = tool.sink(*o, out_, *a, *f, /*live=*/false);
-        if (!sink) std::abort();  // a tool's own clauses must bind to its own fields
+        if (!sink) {  // a tool's own clauses must bind to its own fields
+          std::fprintf(stderr, "%s: %s\n", std::string(tool.info().name).c_str(),
+                       sink.error().message.c_str());
+          std::abort();
+        }
         sinks_.push_back(std::move(*sink));
       }
     }
@@ -55,8 +82,6 @@ class ToolPipelines : public RecordSink {
   }
 
  private:
-  static constexpr TraceOptions kJson{.format = Format::json};
-  static constexpr TraceOptions kTable{.format = Format::table};
   const Tool& tool_;
   Output out_;
   std::vector<std::unique_ptr<ToolArgs>> args_;
