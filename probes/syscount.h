@@ -3,12 +3,7 @@
 #define KSCOPE_SYSCOUNT_H
 
 #include "common/event_header.h"
-
-/* Per syscall, the probe counts in slots: a native syscall's number is its slot, a 32-bit
- * (compat) one's is KS_SYSCOUNT_SLOTS on (its numbers name other syscalls than the native
- * ones: compat.bpf.h). Numbers from KS_SYSCOUNT_SLOTS - 1 up share the last slot of their
- * ABI: no kernel has that many syscalls, so only a made-up number lands there. */
-#define KS_SYSCOUNT_SLOTS 1024
+#include "common/syscall_slot.h" /* per syscall, the probe counts in slots */
 
 /* Calls and their time in the kernel: per syscall slot, totals since the probe started
  * (user space reports what each interval added); per process (-P), what the interval

@@ -14,7 +14,8 @@
 #include "registry/tool.h"
 #include "syscount.h"
 #include "syscount.skel.h"
-#include "tools/syscall_names.h"
+#include "tools/syscall_hooks.h"
+#include "tools/syscall_name.h"
 
 KSCOPE_SKELETON(syscount_bpf);
 
@@ -64,22 +65,6 @@ Result<void> add_clauses(const ToolArgs& a, Filter&) {
   if (const std::string& err = a.text("--errno"); !err.empty())
     if (auto e = parse_errno(err); !e) return std::unexpected(e.error());
   return {};
-}
-
-// "read", "ia32:read"; a number the tables do not name is "syscall_451", and the slot of
-// every number from KS_SYSCOUNT_SLOTS - 1 up "syscall_1023+".
-std::string syscall_name(uint32_t nr, bool compat) {
-#if defined(__x86_64__)
-  std::span<const std::string_view> names =
-      compat ? std::span(syscall_names::kIa32) : std::span(syscall_names::kX86_64);
-  const char* prefix = compat ? "ia32:" : "";
-#else
-  std::span<const std::string_view> names;  // only x86's tables are generated
-  const char* prefix = compat ? "compat:" : "";
-#endif
-  if (nr < names.size() && !names[nr].empty()) return fmt::format("{}{}", prefix, names[nr]);
-  if (nr == KS_SYSCOUNT_SLOTS - 1) return fmt::format("{}syscall_{}+", prefix, nr);  // shared slot
-  return fmt::format("{}syscall_{}", prefix, nr);
 }
 
 Result<SyscountEvent> decode(std::span<const std::byte> record) {
@@ -162,7 +147,7 @@ Result<std::vector<Row>> syscall_rows(LiveProbe& probe) {
   if (cpus < 0) return fail_errno("count possible CPUs", -cpus);
   std::vector<ks_syscount_value> per_cpu(cpus);
   std::vector<Row> rows;
-  for (uint32_t slot = 0; slot < 2 * KS_SYSCOUNT_SLOTS; ++slot) {
+  for (uint32_t slot = 0; slot < 2 * KS_SYSCALL_SLOTS; ++slot) {
     ks_syscount_value total{}, seen{};
     if (bpf_map_lookup_elem(counts, &slot, per_cpu.data()) != 0)
       return fail_errno("read trace syscount's counts", errno);
@@ -215,10 +200,10 @@ Result<void> snapshot(LiveProbe& probe, const ToolArgs& args, RecordSink& sink) 
       r.hdr.tgid = row.key;
       std::memcpy(r.hdr.comm, row.counted.comm, sizeof(r.hdr.comm));
     } else {
-      r.nr = row.key % KS_SYSCOUNT_SLOTS;
+      r.nr = row.key % KS_SYSCALL_SLOTS;
     }
     r.flags = (by_process ? KS_SYSCOUNT_BY_PROCESS : 0) |
-              (!by_process && row.key >= KS_SYSCOUNT_SLOTS ? KS_SYSCOUNT_COMPAT : 0) |
+              (!by_process && row.key >= KS_SYSCALL_SLOTS ? KS_SYSCOUNT_COMPAT : 0) |
               (args.flag("--failed") || err ? KS_SYSCOUNT_FAILED : 0);
     r.count = row.counted.count;
     r.total_ns = row.counted.total_ns;
@@ -227,11 +212,6 @@ Result<void> snapshot(LiveProbe& probe, const ToolArgs& args, RecordSink& sink) 
   }
   return {};
 }
-
-// A call's start lives in its task's storage, which every hook reaches the same way.
-const std::vector<HelperNeed> kHelpers = {
-    {BPF_FUNC_task_storage_get, "bpf_task_storage_get in tracing programs (Linux 5.12)"},
-    {BPF_FUNC_get_current_task_btf, "bpf_get_current_task_btf (Linux 5.11)"}};
 
 }  // namespace
 
@@ -242,14 +222,7 @@ const Tool& syscount_tool() {
                {"kscope trace syscount --interval 1 --count 5",
                 "kscope trace syscount -P --latency --top 20", "kscope trace syscount -x -o json"}},
       .flags = kFlags,
-      // tp_btf first: it runs the program straight from the tracepoint, where the plain
-      // raw_syscalls tracepoint first builds its record (six arguments) for every syscall.
-      .hooks = {{"tp_btf", Hook::tp_btf, {"btf_sys_enter", "btf_sys_exit"},
-                 "tp_btf sys_enter, sys_exit", kHelpers},
-                {"raw_tp", Hook::raw_tp, {"raw_sys_enter", "raw_sys_exit"},
-                 "raw_tp sys_enter, sys_exit", kHelpers},
-                {"tracepoint", Hook::tracepoint, {"tp_sys_enter", "tp_sys_exit"},
-                 "raw_syscalls:sys_enter, sys_exit", kHelpers}},
+      .hooks = syscall_hooks(),
       .fields = kFields,
       .add_clauses = add_clauses,
       .decoder = [](const ToolArgs&) -> ToolSpec<SyscountEvent>::Decode { return decode; },

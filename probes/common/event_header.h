@@ -42,6 +42,7 @@ enum ks_event_type {
 	KS_EVENT_TCPRETRANS_COUNT = 37,
 	KS_EVENT_DROP_COUNT = 38,
 	KS_EVENT_PROFILE = 39,
+	KS_EVENT_SYSLAT = 40,
 };
 
 struct ks_event_header {
