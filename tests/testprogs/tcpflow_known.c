@@ -198,12 +198,13 @@ static struct ends ends_of(int fd)
 	return e;
 }
 
+/* fd: the socket, for its retransmit count; -1 for one closed already (none). */
 static void row(const char *role, int fd, const struct ends *e, uint64_t start, size_t tx,
 		size_t rx)
 {
 	char comm[16] = "";
 	uint64_t end = now_ns();
-	unsigned retrans = info_of(fd).tcpi_total_retrans;
+	unsigned retrans = fd >= 0 ? info_of(fd).tcpi_total_retrans : 0;
 	FILE *out = fopen(out_path, "a");
 
 	if (!out)
@@ -213,6 +214,13 @@ static void row(const char *role, int fd, const struct ends *e, uint64_t start, 
 		comm, e->laddr, e->lport, e->raddr, e->rport, (unsigned long long)start,
 		(unsigned long long)end, tx, rx, retrans);
 	fclose(out);
+}
+
+/* A listener's last change, LISTEN to CLOSE, happens in close(): its row comes after. */
+static void close_listener(int lfd, const struct ends *e, uint64_t start)
+{
+	close(lfd);
+	row("listener", -1, e, start, 0, 0);
 }
 
 /* Makes a pfifo qdisc of limit 0 the root of this namespace's veth0 (add), which drops
@@ -289,8 +297,7 @@ static void server(void)
 		}
 		row("server", fd, &conn, start, tx, rx);
 		close(fd);
-		row("listener", lfd, &listener, start, 0, 0);
-		close(lfd);
+		close_listener(lfd, &listener, start);
 		return;
 	}
 	if (strcmp(which, "retrans") == 0) {
@@ -315,8 +322,7 @@ static void server(void)
 	wait_closed(fd);
 	row("server", fd, &conn, start, tx, rx);
 	close(fd);
-	row("listener", lfd, &listener, start, 0, 0);
-	close(lfd);
+	close_listener(lfd, &listener, start);
 }
 
 static void client(void)
