@@ -87,7 +87,7 @@ run_one() {
   esac
   if [[ $tracer != untraced ]]; then
     # a filtered kscope-smallbuf never shows the probe's events: it was attached when it said so
-    [[ $tracer == kscope-smallbuf ]] || wait_attached "$name" "${COMM/_storm/_probe}" probe_storm
+    [[ $tracer == kscope-smallbuf ]] || wait_attached "$name" "$(comm_regex "${COMM/_storm/_probe}")" probe_storm
     storm_run "$n"; sleep "$SETTLE"; stop_tracer "$name"
     delivered=$(count_storm "$name")
     case $name in

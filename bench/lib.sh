@@ -105,7 +105,7 @@ bench_init() {
 # The storm programs' comm is event_storm / open_storm; the attach probe runs a copy named
 # event_probe / open_probe, so its events are never counted as the storm's.
 STORM_TOOLS="open exec exit signal connect accept bind listen tcplife tcpstates tcpreset"
-HIST_TOOLS="runqlat"   # aggregating tools: their storms fill maps, never the ring buffer
+HIST_TOOLS="runqlat syscount syslat"   # aggregating tools: their storms fill maps, never the ring buffer
 storm_setup() {
   MODE=$1 SIZE=200000 CHECK=0 PER=1 EXTRA=0 PEER="" WHY="" BT="" HIST=""
   local c='printf("%d %s'
@@ -160,6 +160,17 @@ storm_setup() {
       # runqlat.bt of bpftrace's tools, on one line
       # shellcheck disable=SC2016  # bpftrace's $ns, not the shell's
       BT='tracepoint:sched:sched_wakeup,tracepoint:sched:sched_wakeup_new { @qtime[args->pid] = nsecs; } tracepoint:sched:sched_switch { if (args->prev_state == 0) { @qtime[args->prev_pid] = nsecs; } $ns = @qtime[args->next_pid]; if ($ns) { @usecs = hist((nsecs - $ns) / 1000); } delete(@qtime[args->next_pid]); }'
+      ;;
+    syscount)
+      # the open storm's openat and close; syscount -L times the calls as kscope's always does
+      MODE=open SIZE=2000000 PER=2 HIST=1 PEER="/usr/sbin/syscount -L"
+      # shellcheck disable=SC2016  # bpftrace's variables, not the shell's
+      BT='tracepoint:raw_syscalls:sys_enter { @start[tid] = nsecs; } tracepoint:raw_syscalls:sys_exit /@start[tid]/ { @calls[args->id] = count(); @ns[args->id] = sum(nsecs - @start[tid]); delete(@start[tid]); }'
+      ;;
+    syslat)
+      MODE=open SIZE=2000000 PER=2 HIST=1 WHY="libbpf-tools has no syscall latency tool"
+      # shellcheck disable=SC2016  # bpftrace's variables, not the shell's
+      BT='tracepoint:raw_syscalls:sys_enter { @start[tid] = nsecs; } tracepoint:raw_syscalls:sys_exit /@start[tid]/ { @usecs[args->id] = hist((nsecs - @start[tid]) / 1000); delete(@start[tid]); }'
       ;;
     *) die "unknown tool $1 (one of: $STORM_TOOLS $HIST_TOOLS)" ;;
   esac
@@ -237,11 +248,19 @@ storm_run() {
   run_storm "${ARGV[@]}" || [[ $? -eq 1 ]] || die "$COMM $MODE $1 failed or timed out: $STORM_LINE"
 }
 
+# comm_regex COMM: a regex of COMM as a tracer prints it, also cut to 10 characters
+# (libbpf-tools tcpstates prints COMM as %-10.10s: event_stor for event_storm).
+comm_regex() {
+  local rest=${1:10}
+  echo "${1:0:10}${rest:+($rest)?}"
+}
+
 # count_storm NAME: the tracer's output lines that are the storm's events: the storm's comm
 # as a column of its own (not the end of a path in an exec's arguments), and for open the
 # storm's file.
 count_storm() {
-  local comm="(^|[[:space:]])$COMM([[:space:]]|\$)"
+  local comm
+  comm="(^|[[:space:]])$(comm_regex "$COMM")([[:space:]]|\$)"
   if [[ $MODE == open ]]; then
     grep -E -- "$comm" "$TMP/$1.out" | grep -cF -- "$FILE" || true
   else

@@ -12,8 +12,9 @@
 #
 #   sudo bench/probe_cost.sh [-r REPS] [-n EVENTS] [-t TRACERS] TOOL...
 #
-# TOOL: as bench/event_storm.sh, and the aggregating tools (runqlat), or all. For kscope also
-# the bytes its probe wrote into the ring buffer per storm event (0 for an aggregating tool).
+# TOOL: as bench/event_storm.sh, and the aggregating tools (runqlat, syscount, syslat), or
+# all. For kscope also the bytes its probe wrote into the ring buffer per storm event (0 for
+# an aggregating tool).
 # Environment: REPS (3), EVENTS (each tool's storm size / 10 unless given), TRACERS (subset of
 # "untraced kscope peer bpftrace"), RT_PRIO (bench/lib.sh), KSCOPE, BUILD_DIR, BPFTRACE,
 # BPFTOOL, ATTACH_TIMEOUT, DRAIN_TIMEOUT, STORM_TIMEOUT.
@@ -90,7 +91,7 @@ run_one() {
     bpftrace) start_tracer bpftrace "$BPFTRACE" -e "$BT" ;;
   esac
   if [[ $tracer != untraced ]]; then
-    if [[ -n $HIST ]]; then wait_running "$name"; else wait_attached "$name" "${COMM/_storm/_probe}" probe_storm; fi
+    if [[ -n $HIST ]]; then wait_running "$name"; else wait_attached "$name" "$(comm_regex "${COMM/_storm/_probe}")" probe_storm; fi
     local ids ring_before=""
     ids=$(prog_ids)
     [[ $name != kscope ]] || ring_before=$(python3 "$BENCH_DIR/bench_helper.py" ring-pos "$TRACER_PID")
