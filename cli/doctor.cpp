@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "doctor/doctor.h"
+#include "registry/registry.h"
 #include "render/json_writer.h"
 #include "render/output.h"
 
@@ -58,26 +59,27 @@ void render_table(const Report& r, fmt::memory_buffer& out) {
     fmt::format_to(std::back_inserter(out), "{:<12}{:<9}{}\n", hook_name(hook),
                    result->works ? "works" : "missing", result->reason);
 
-  fmt::format_to(std::back_inserter(out), "\n{:<12}{:<12}{}\n", "TOOL", "HOOK", "ATTACH POINTS");
+  const size_t w = tool_column_width();
+  fmt::format_to(std::back_inserter(out), "\n{:<{}}{:<12}{}\n", "TOOL", w, "HOOK", "ATTACH POINTS");
   for (const auto& t : r.tools) {
     const auto* chosen = t.chosen();
     if (!chosen) {
-      fmt::format_to(std::back_inserter(out), "{:<12}{:<12}{}\n", t.tool->info().name, "none",
+      fmt::format_to(std::back_inserter(out), "{:<{}}{:<12}{}\n", t.tool->info().name, w, "none",
                      t.why_none());
       continue;
     }
-    fmt::format_to(std::back_inserter(out), "{:<12}{:<12}{}\n", t.tool->info().name,
+    fmt::format_to(std::back_inserter(out), "{:<{}}{:<12}{}\n", t.tool->info().name, w,
                    chosen->alt->name, chosen->alt->attach_points);
     for (const auto& a : t.alternatives) {
       if (a.inexact && a.feature.works)
-        fmt::format_to(std::back_inserter(out), "{:<12}  {} is inexact here, so tried late: {}\n",
-                       "", a.alt->name, *a.inexact);
+        fmt::format_to(std::back_inserter(out), "{:<{}}  {} is inexact here, so tried late: {}\n",
+                       "", w, a.alt->name, *a.inexact);
       if (a.status == "skipped")
-        fmt::format_to(std::back_inserter(out), "{:<12}  skipped {}: missing: {}\n", "",
+        fmt::format_to(std::back_inserter(out), "{:<{}}  skipped {}: missing: {}\n", "", w,
                        a.alt->name, a.feature.reason);
       else if (a.status == "fallback")
-        fmt::format_to(std::back_inserter(out), "{:<12}  fallback {} ({}): {}\n", "", a.alt->name,
-                       a.feature.works ? "works" : "missing", a.alt->attach_points);
+        fmt::format_to(std::back_inserter(out), "{:<{}}  fallback {} ({}): {}\n", "", w,
+                       a.alt->name, a.feature.works ? "works" : "missing", a.alt->attach_points);
     }
   }
 }

@@ -202,18 +202,19 @@ void add_tool(CLI::App& trace, const Tool& tool, Command& run) {
 // `kscope trace --list`: every tool, the hook it will use on this kernel, and why.
 int list_tools() {
   fmt::memory_buffer out;
-  fmt::format_to(std::back_inserter(out), "{:<12}{:<12}{}\n", "TOOL", "HOOK", "WHY");
+  const size_t w = tool_column_width();
+  fmt::format_to(std::back_inserter(out), "{:<{}}{:<12}{}\n", "TOOL", w, "HOOK", "WHY");
   bool privileged = require_tracing_privileges().has_value();
   for (const auto& row : doctor::tool_rows(Features::system())) {
     std::string_view name = row.tool->info().name;
     if (!privileged) {
-      fmt::format_to(std::back_inserter(out), "{:<12}{:<12}{}\n", name, "?",
+      fmt::format_to(std::back_inserter(out), "{:<{}}{:<12}{}\n", name, w, "?",
                      "not probed: needs CAP_BPF and CAP_PERFMON (run as root)");
       continue;
     }
     const auto* chosen = row.chosen();
     if (!chosen) {
-      fmt::format_to(std::back_inserter(out), "{:<12}{:<12}{}\n", name, "none", row.why_none());
+      fmt::format_to(std::back_inserter(out), "{:<{}}{:<12}{}\n", name, w, "none", row.why_none());
       continue;
     }
     std::string why;
@@ -225,8 +226,9 @@ int list_tools() {
                        why.empty() ? "is the first choice and works here" : "works here",
                        chosen->alt->attach_points);
     if (chosen->inexact) why += fmt::format("; inexact here: {}", *chosen->inexact);
-    fmt::format_to(std::back_inserter(out), "{:<12}{:<12}{}\n", name, chosen->alt->name, why);
-    fmt::format_to(std::back_inserter(out), "{:<12}{:<12}{}\n", "", "", row.tool->info().summary);
+    fmt::format_to(std::back_inserter(out), "{:<{}}{:<12}{}\n", name, w, chosen->alt->name, why);
+    fmt::format_to(std::back_inserter(out), "{:<{}}{:<12}{}\n", "", w, "",
+                   row.tool->info().summary);
   }
   fmt::print("{}", fmt::to_string(out));
   return 0;

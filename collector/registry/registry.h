@@ -3,6 +3,7 @@
 // tool is adding its file.
 #pragma once
 
+#include <cstddef>
 #include <span>
 #include <string_view>
 
@@ -12,5 +13,8 @@ namespace kscope {
 
 std::span<const Tool* const> all_tools();
 const Tool* find_tool(std::string_view name);
+// The width of a column of tool names in a table (`trace --list`, doctor): the longest name
+// and two spaces, at least 12.
+size_t tool_column_width();
 
 }  // namespace kscope
