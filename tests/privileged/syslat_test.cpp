@@ -1,6 +1,6 @@
 // trace syslat against the real kernel: sleep_known's thread sleeps 20 times for 10 ms, so
 // its clock_nanosleep histogram must hold exactly 20 calls, none under 8.192 ms (a sleep
-// never returns early) and none past the slot after; syscount_known, paused until the probe
+// never returns early), none of a second, most in 8.192..32.767 ms; syscount_known, paused until the probe
 // is attached, makes exactly 1000 getppid and 10 failing access calls, which must come back
 // as exactly those histograms, with --failed, --syscall and --top; on each hook alternative
 // this kernel supports, with nothing sent through the ring buffer.
@@ -81,7 +81,7 @@ class TraceSyslat : public ::testing::TestWithParam<std::string> {
 };
 
 // Sleeps of a known length land in their slot: 10 ms is slot 13 (8192..16383 us) or, for a
-// late wake-up, 14; in milliseconds, slot 3 (8..15 ms) or 4.
+// late wake-up, a later one; in milliseconds, slot 3 (8..15 ms) or later.
 TEST_P(TraceSyslat, SleepsOfKnownLengthInTheirSlot) {
   for (bool msecs : {false, true}) {
     SCOPED_TRACE(msecs ? "milliseconds" : "microseconds");
@@ -111,13 +111,16 @@ TEST_P(TraceSyslat, SleepsOfKnownLengthInTheirSlot) {
 #endif
     EXPECT_EQ(e.uinteger("count"), uint64_t{kSleeps});
     EXPECT_EQ(e.text("unit"), msecs ? "msecs" : "usecs");
+    // A sleep never returns early: none below its slot. Late wake-ups happen (the vm tier's
+    // TCG kernels once took 33 ms over a 10 ms sleep), so the rest only within a second, and
+    // at least half of them in the slot of 10 ms or the next.
     const auto& slots = e.hist("hist");
-    size_t slot = msecs ? 3 : 13;
+    size_t slot = msecs ? 3 : 13, second = msecs ? 10 : 20;
     for (size_t i = 0; i < slots.size(); ++i) {
-      if (i == slot || i == slot + 1) continue;
+      if (i >= slot && i < second) continue;
       EXPECT_EQ(slots[i], 0u) << "slot " << i;
     }
-    EXPECT_EQ(slots[slot] + slots[slot + 1], uint64_t{kSleeps});
+    EXPECT_GE(2 * (slots[slot] + slots[slot + 1]), uint64_t{kSleeps});
     EXPECT_EQ(live.lost(), 0u);
     EXPECT_EQ(live.counted("sys_start_failed"), 0u);
   }
