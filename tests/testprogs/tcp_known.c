@@ -60,6 +60,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netns_socket.h"
+
 #define REQUEST_BYTES 1000
 #define REPLY_BYTES 3000
 #define UNROUTED "192.0.2.1" /* TEST-NET-1: no route in the client's namespace */
@@ -164,44 +166,9 @@ static void expect(int err, int want, const char *what)
 	}
 }
 
-static void enter_netns(const char *name)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET))
-		die(path);
-	close(fd);
-}
-
-static struct sockaddr_storage sockaddr_of(const char *addr, int port)
-{
-	struct sockaddr_storage ss = {0};
-	struct sockaddr_in *in = (void *)&ss;
-	struct sockaddr_in6 *in6 = (void *)&ss;
-
-	if (inet_pton(AF_INET, addr, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-	} else if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-	} else {
-		fprintf(stderr, "tcp_known: not an address: %s\n", addr);
-		_exit(2);
-	}
-	return ss;
-}
-
 static int family_of(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET6 ? 6 : 4;
-}
-
-static socklen_t len_of(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
 static int set_opt(int fd, int level, int name)
@@ -216,8 +183,8 @@ static int set_opt(int fd, int level, int name)
 /* bind(), noted with the address the socket has after it (the one asked for if it failed). */
 static int do_bind(int fd, const char *proto, const char *addr, int port, int opts, int want)
 {
-	struct sockaddr_storage ss = sockaddr_of(addr, port);
-	int err = bind(fd, (struct sockaddr *)&ss, len_of(&ss)) ? errno : 0;
+	struct sockaddr_storage ss = ks_sockaddr_of(addr, port);
+	int err = bind(fd, (struct sockaddr *)&ss, ks_sockaddr_len(&ss)) ? errno : 0;
 
 	note("bind", proto, family_of(&ss), err ? end_of(&ss) : local_end(fd), none, err, opts);
 	expect(err, want, "bind");
@@ -283,7 +250,7 @@ static void do_close(int fd, int family)
 /* A listening TCP server socket on addr:port; tcp_known hears when it listens. */
 static int listener(const char *addr, int port, int opts, int backlog)
 {
-	struct sockaddr_storage ss = sockaddr_of(addr, port);
+	struct sockaddr_storage ss = ks_sockaddr_of(addr, port);
 	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
 
 	if (fd < 0)
@@ -308,13 +275,13 @@ static void tell_ready(void)
 static int do_connect(const char *addr, int port, int nonblock, int want, int want_handshake,
 		      int known_lport)
 {
-	struct sockaddr_storage ss = sockaddr_of(addr, port);
+	struct sockaddr_storage ss = ks_sockaddr_of(addr, port);
 	int fd = socket(ss.ss_family, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
 
 	if (fd < 0)
 		die("tcp_known: socket");
 	uint64_t t0 = now_ns();
-	int err = connect(fd, (struct sockaddr *)&ss, len_of(&ss)) ? errno : 0;
+	int err = connect(fd, (struct sockaddr *)&ss, ks_sockaddr_len(&ss)) ? errno : 0;
 	uint64_t t1 = now_ns();
 	struct end l = local_end(fd);
 	if (known_lport) {
@@ -360,7 +327,7 @@ static void with_one_ephemeral_port(int port, void (*fn)(void))
 
 static void exchange_server(const char *addr, int port)
 {
-	struct sockaddr_storage ss = sockaddr_of(addr, port);
+	struct sockaddr_storage ss = ks_sockaddr_of(addr, port);
 	int family = family_of(&ss);
 	int lfd = listener(addr, port, OPT_REUSEADDR, 7);
 
@@ -377,7 +344,7 @@ static void exchange_server(const char *addr, int port)
 
 static void exchange_client(const char *addr, int port)
 {
-	struct sockaddr_storage ss = sockaddr_of(addr, port);
+	struct sockaddr_storage ss = ks_sockaddr_of(addr, port);
 	int family = family_of(&ss);
 	int fd = do_connect(addr, port, 0, 0, 0, 0);
 
@@ -482,7 +449,7 @@ static pid_t spawn(const char *ns, const char *comm, void (*body)(void))
 		die("tcp_known: fork");
 	if (pid == 0) {
 		alarm(20); /* fork() does not pass the parent's alarm on */
-		enter_netns(ns);
+		ks_enter_netns(ns);
 		prctl(PR_SET_NAME, comm);
 		body();
 		_exit(failed);

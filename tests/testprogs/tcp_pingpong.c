@@ -34,6 +34,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "netns_socket.h"
+
 static const char *out_path, *ns_server, *addr_server, *ns_client;
 static int port, req_bytes, resp_bytes, conns;
 static int *rounds;
@@ -43,41 +45,6 @@ static void die(const char *what)
 {
 	perror(what);
 	_exit(2);
-}
-
-static void enter_netns(const char *name)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET))
-		die(path);
-	close(fd);
-}
-
-static struct sockaddr_storage server_sockaddr(void)
-{
-	struct sockaddr_storage ss = {0};
-	struct sockaddr_in *in = (void *)&ss;
-	struct sockaddr_in6 *in6 = (void *)&ss;
-
-	if (inet_pton(AF_INET, addr_server, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-	} else if (inet_pton(AF_INET6, addr_server, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-	} else {
-		fprintf(stderr, "tcp_pingpong: not an address: %s\n", addr_server);
-		_exit(2);
-	}
-	return ss;
-}
-
-static socklen_t len_of(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
 /* "addr\tport" of a socket address. */
@@ -147,12 +114,12 @@ static void move_exactly(int fd, enum how how, long count)
 
 static void serve(void)
 {
-	struct sockaddr_storage ss = server_sockaddr();
+	struct sockaddr_storage ss = ks_sockaddr_of(addr_server, port);
 	int one = 1, lfd = socket(ss.ss_family, SOCK_STREAM, 0);
 	char peeked;
 
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, (struct sockaddr *)&ss, len_of(&ss)) || listen(lfd, 8))
+	    bind(lfd, (struct sockaddr *)&ss, ks_sockaddr_len(&ss)) || listen(lfd, 8))
 		die("tcp_pingpong: listen");
 	if (write(ready[1], "r", 1) != 1)
 		die("tcp_pingpong: ready");
@@ -178,14 +145,14 @@ static void serve(void)
 
 static void client(void)
 {
-	struct sockaddr_storage ss = server_sockaddr();
+	struct sockaddr_storage ss = ks_sockaddr_of(addr_server, port);
 	char c;
 
 	if (read(ready[0], &c, 1) != 1)
 		die("tcp_pingpong: server not ready");
 	for (int k = 0; k < conns; k++) {
 		int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-		if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len_of(&ss)))
+		if (fd < 0 || connect(fd, (struct sockaddr *)&ss, ks_sockaddr_len(&ss)))
 			die("tcp_pingpong: connect");
 		for (int i = 0; i < rounds[k]; i++) {
 			move_exactly(fd, SEND, req_bytes);
@@ -205,7 +172,7 @@ static pid_t spawn(const char *ns, const char *comm, void (*body)(void))
 		die("tcp_pingpong: fork");
 	if (pid == 0) {
 		alarm(60); /* fork() does not pass the parent's alarm on */
-		enter_netns(ns);
+		ks_enter_netns(ns);
 		prctl(PR_SET_NAME, comm);
 		body();
 		_exit(0);

@@ -52,6 +52,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netns_socket.h"
+
 #define REQUEST_BYTES 1000
 #define REPLY_BYTES 3000
 #define BLACKOUT_MS 700
@@ -89,20 +91,6 @@ static void hear(int fd)
 
 	if (read(fd, &c, 1) != 1)
 		die("read pipe");
-}
-
-static void enter_netns(const char *name)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
-		perror(path);
-		exit(2);
-	}
-	close(fd);
 }
 
 static struct sockaddr_in addr_of(const char *ip, int p)
@@ -399,7 +387,7 @@ static pid_t spawn(void (*body)(void), const char *ns, const char *comm)
 	if (pid == 0) {
 		alarm(30); /* not inherited across fork */
 		prctl(PR_SET_NAME, comm);
-		enter_netns(ns);
+		ks_enter_netns(ns);
 		body();
 		_exit(0);
 	}
