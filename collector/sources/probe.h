@@ -173,4 +173,16 @@ Result<std::unique_ptr<SkeletonProbe<T>>> load_probe(
               "`kscope doctor` shows which hook types this kernel supports");
 }
 
+// load_probe() for a tool whose open() keeps nothing of the skeleton's type: the probe as the
+// LiveProbe a tool's open() returns.
+template <class T>
+Result<std::unique_ptr<LiveProbe>> load_live_probe(
+    ProbeSetup& s, std::span<const HookAlternative> hooks,
+    const std::function<Result<void>(Skeleton<T>&, const HookAlternative&)>& configure,
+    const AttachOwn<T>& attach_own = nullptr) {
+  auto probe = load_probe<T>(s, hooks, configure, attach_own);
+  if (!probe) return std::unexpected(probe.error());
+  return std::unique_ptr<LiveProbe>(std::move(*probe));
+}
+
 }  // namespace kscope

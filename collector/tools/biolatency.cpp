@@ -168,7 +168,7 @@ const std::string_view kQueuePrograms[] = {"btf_block_rq_insert", "btf_block_rq_
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs& args,
                                         std::span<const HookAlternative> hooks) {
-  auto probe = load_probe<biolatency_bpf>(
+  return load_live_probe<biolatency_bpf>(
       setup, hooks, [&](Skeleton<biolatency_bpf>& skel, const HookAlternative&) -> Result<void> {
         if (const Clause* c = setup.filter->claim("disk", Op::eq)) {
           auto dev = disk_dev(std::get<std::string>(c->operand));
@@ -185,8 +185,6 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs& args,
               bpf_program__set_autoload(prog, false);
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 // One record per histogram, by disk and flags. A record names its disk: the one each

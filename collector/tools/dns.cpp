@@ -310,7 +310,7 @@ Result<std::vector<Link>> attach_to_root_cgroup(Skeleton<dns_bpf>& skel,
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
                                         std::span<const HookAlternative> hooks) {
-  auto probe = load_probe<dns_bpf>(
+  return load_live_probe<dns_bpf>(
       setup, hooks,
       [&](Skeleton<dns_bpf>& skel, const HookAlternative& alt) -> Result<void> {
         skel->rodata->failed_only = setup.filter->claim("failed", Op::eq) != nullptr;
@@ -320,8 +320,6 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
         return {};
       },
       attach_to_root_cgroup);
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 }  // namespace

@@ -160,13 +160,11 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
                                         std::span<const HookAlternative> hooks) {
   auto k = knobs(*setup.filter);
   if (!k) return std::unexpected(k.error());
-  auto probe = load_probe<Skel>(
+  return load_live_probe<Skel>(
       setup, hooks, [&](Skeleton<Skel>& skel, const HookAlternative&) -> Result<void> {
         configure(skel->rodata, *k, *setup.filter);
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 // The same three hooks for both tools, in order of preference.

@@ -133,7 +133,7 @@ const std::string_view kEnterPrograms[] = {"tp_enter_execve", "tp_enter_execveat
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs& args,
                                         std::span<const HookAlternative> hooks) {
   Limits l = limits(args);
-  auto probe = load_probe<exec_bpf>(
+  return load_live_probe<exec_bpf>(
       setup, hooks, [&](Skeleton<exec_bpf>& skel, const HookAlternative&) -> Result<void> {
         if (auto r = object::resize_map(skel.object(), "exec_scratch", libbpf_num_possible_cpus()); !r)
           return r;
@@ -152,8 +152,6 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs& args,
         skel->rodata->max_arg_len = l.max_arg_len;
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 }  // namespace

@@ -72,14 +72,12 @@ const F kFields[] = {
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
                                         std::span<const HookAlternative> hooks) {
-  auto probe = load_probe<exit_bpf>(
+  return load_live_probe<exit_bpf>(
       setup, hooks, [&](Skeleton<exit_bpf>& skel, const HookAlternative&) -> Result<void> {
         skel->rodata->failed_only = setup.filter->claim("status", Op::ne) != nullptr;
         skel->rodata->include_threads = setup.filter->claim("scope", Op::eq) == nullptr;
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 constexpr TracepointFieldNeed kGroupDead{"sched/sched_process_exit", "group_dead",

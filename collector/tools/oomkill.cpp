@@ -90,14 +90,12 @@ const F kFields[] = {
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
                                         std::span<const HookAlternative> hooks) {
-  auto probe = load_probe<oomkill_bpf>(
+  return load_live_probe<oomkill_bpf>(
       setup, hooks, [&](Skeleton<oomkill_bpf>& skel, const HookAlternative&) -> Result<void> {
         skel->rodata->page_shift =
             std::countr_zero(static_cast<unsigned long>(sysconf(_SC_PAGESIZE)));
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 }  // namespace

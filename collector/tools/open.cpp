@@ -142,7 +142,7 @@ const F kFields[] = {
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
                                         std::span<const HookAlternative> hooks) {
-  auto probe = load_probe<open_bpf>(
+  return load_live_probe<open_bpf>(
       setup, hooks, [&](Skeleton<open_bpf>& skel, const HookAlternative&) -> Result<void> {
         auto* ro = skel->rodata;
         ro->failed_only = setup.filter->claim("errno", Op::ne) != nullptr;
@@ -157,8 +157,6 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
         }
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 }  // namespace

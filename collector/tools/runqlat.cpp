@@ -86,14 +86,12 @@ const ProbeCounter kCounters[] = {
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs& args,
                                         std::span<const HookAlternative> hooks) {
-  auto probe = load_probe<runqlat_bpf>(
+  return load_live_probe<runqlat_bpf>(
       setup, hooks, [&](Skeleton<runqlat_bpf>& skel, const HookAlternative&) -> Result<void> {
         skel->rodata->by = by_of(args);
         skel->rodata->msecs = args.flag("--milliseconds");
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 // One record per histogram, by process or thread id (the total alone has id 0).

@@ -204,7 +204,7 @@ Result<std::vector<Link>> attach_last(Skeleton<signal_bpf>& skel, const HookAlte
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
                                         std::span<const HookAlternative> hooks) {
-  auto probe = load_probe<signal_bpf>(
+  return load_live_probe<signal_bpf>(
       setup, hooks,
       [&](Skeleton<signal_bpf>& skel, const HookAlternative& alt) -> Result<void> {
         auto* ro = skel->rodata;
@@ -220,8 +220,6 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
         return {};
       },
       attach_last);
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 // An alternative's programs, all of its hook type: signal_generate and hrtimer_expire_entry

@@ -73,7 +73,7 @@ Result<std::unique_ptr<LiveProbe>> open_probe(ProbeSetup& setup,
                                               std::span<const HookAlternative> hooks,
                                               std::string_view port_key,
                                               bool only_kprobe_keeps_calls) {
-  auto probe = load_probe<T>(
+  return load_live_probe<T>(
       setup, hooks, [&](Skeleton<T>& skel, const HookAlternative& alt) -> Result<void> {
         auto* ro = skel->rodata;
         Filter& f = *setup.filter;
@@ -90,8 +90,6 @@ Result<std::unique_ptr<LiveProbe>> open_probe(ProbeSetup& setup,
           return object::resize_map(skel.object(), "sock_calls", 1);
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 }  // namespace kscope::tools::socket_call

@@ -122,15 +122,13 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs& args,
     if (!e) return std::unexpected(e.error());
     only_errno = *e;
   }
-  auto probe = load_probe<syscount_bpf>(
+  return load_live_probe<syscount_bpf>(
       setup, hooks, [&](Skeleton<syscount_bpf>& skel, const HookAlternative&) -> Result<void> {
         skel->rodata->by_process = args.flag("--process");
         skel->rodata->failed_only = args.flag("--failed");
         skel->rodata->only_errno = only_errno;
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 // One row of an interval: a syscall slot or a process, what it added.

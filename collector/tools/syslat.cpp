@@ -101,15 +101,13 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs& args,
                                         std::span<const HookAlternative> hooks) {
   auto slot = only_slot(args);
   if (!slot) return std::unexpected(slot.error());
-  auto probe = load_probe<syslat_bpf>(
+  return load_live_probe<syslat_bpf>(
       setup, hooks, [&](Skeleton<syslat_bpf>& skel, const HookAlternative&) -> Result<void> {
         skel->rodata->msecs = args.flag("--milliseconds");
         skel->rodata->failed_only = args.flag("--failed");
         skel->rodata->only_slot = *slot;
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 // One syscall's calls of the interval.

@@ -75,13 +75,11 @@ const F kFields[] = {
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
                                         std::span<const HookAlternative> hooks) {
-  auto probe = load_probe<tcplife_bpf>(
+  return load_live_probe<tcplife_bpf>(
       setup, hooks, [&](Skeleton<tcplife_bpf>& skel, const HookAlternative&) -> Result<void> {
         skel->rodata->failed_only = setup.filter->claim("established", Op::eq) != nullptr;
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 }  // namespace

@@ -87,11 +87,9 @@ const F kFields[] = {
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
                                         std::span<const HookAlternative> hooks) {
-  auto probe = load_probe<tcpreset_bpf>(
+  return load_live_probe<tcpreset_bpf>(
       setup, hooks,
       [](Skeleton<tcpreset_bpf>&, const HookAlternative&) -> Result<void> { return {}; });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 // Where tcp_send_reset has no reason (before 6.10) it does not fire for a reset sent

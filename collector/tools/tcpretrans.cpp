@@ -54,14 +54,12 @@ const F kFields[] = {
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
                                         std::span<const HookAlternative> hooks) {
-  auto probe = load_probe<tcpretrans_bpf>(
+  return load_live_probe<tcpretrans_bpf>(
       setup, hooks, [&](Skeleton<tcpretrans_bpf>& skel, const HookAlternative&) -> Result<void> {
         skel->rodata->failed_only = setup.filter->claim("err", Op::ne) != nullptr;
         setup.filter->claim("err", Op::eq);
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 }  // namespace

@@ -47,15 +47,13 @@ const ProbeCounter kCounters[] = {
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
                                         std::span<const HookAlternative> hooks) {
-  auto probe = load_probe<tcpretranscount_bpf>(
+  return load_live_probe<tcpretranscount_bpf>(
       setup, hooks,
       [&](Skeleton<tcpretranscount_bpf>& skel, const HookAlternative&) -> Result<void> {
         const Clause* c = setup.filter->claim("failed", Op::eq);
         skel->rodata->failed_only = c && std::get<int64_t>(c->operand) != 0;
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 // One record per connection, the most retransmits first.

@@ -131,7 +131,7 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs& args,
   auto laddr = addr_flag(args, "--laddr");
   auto raddr = addr_flag(args, "--raddr");
   if (!laddr || !raddr) return std::unexpected(!laddr ? laddr.error() : raddr.error());
-  auto probe = load_probe<tcprtt_bpf>(
+  return load_live_probe<tcprtt_bpf>(
       setup, hooks, [&](Skeleton<tcprtt_bpf>& skel, const HookAlternative& alt) -> Result<void> {
         // Before the tcp_probe record named its socket, the tracepoint cannot see the
         // socket's owner: a later alternative, which gets the socket, takes --uid and --cgroup.
@@ -150,8 +150,6 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs& args,
         copy_addr(*raddr, ro->want_raddr_family, ro->want_raddr);
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 // One record per histogram, the total or one per address in address order.

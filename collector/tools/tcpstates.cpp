@@ -51,12 +51,10 @@ const F kFields[] = {
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
                                         std::span<const HookAlternative> hooks) {
-  auto probe = load_probe<tcpstates_bpf>(
+  return load_live_probe<tcpstates_bpf>(
       setup, hooks, [](Skeleton<tcpstates_bpf>&, const HookAlternative&) -> Result<void> {
         return {};
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 }  // namespace

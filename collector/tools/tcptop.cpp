@@ -69,12 +69,10 @@ Result<void> require_sock_tracepoints(Features& features, const HookAlternative&
 
 Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
                                         std::span<const HookAlternative> hooks) {
-  auto probe = load_probe<tcptop_bpf>(
+  return load_live_probe<tcptop_bpf>(
       setup, hooks, [&](Skeleton<tcptop_bpf>&, const HookAlternative& alt) -> Result<void> {
         return require_sock_tracepoints(*setup.features, alt);
       });
-  if (!probe) return std::unexpected(probe.error());
-  return std::unique_ptr<LiveProbe>(std::move(*probe));
 }
 
 // The --top connections of the interval, the most bytes (sent and received) first.
