@@ -117,8 +117,17 @@ TEST_P(TraceProfile, TheSpinningFunctionIsTheHottestUserFrameAndKernelFramesAreN
   ASSERT_FALSE(run.records.empty()) << "no samples of profile_known";
   expect_samples_near(run.samples, 2500);
   EXPECT_EQ(run.lost, 0u);
-  EXPECT_EQ(run.stacks_lost, 0u);
   EXPECT_EQ(run.samples_lost, 0u);
+  // A stack map bucket taken by another stack loses the newcomer (-EEXIST, as in
+  // libbpf-tools' profile): the kernel phase's few hundred distinct stacks in 8192 buckets
+  // collide about once in a dozen runs. Each loss must be counted and its sample kept under
+  // a [lost ... stack] frame, and losses stay rare.
+  uint64_t marked = 0;
+  for (const auto& e : run.records)
+    marked += e.uinteger("samples") *
+              (uint64_t{e.boolean("kernel_stack_lost")} + uint64_t{e.boolean("user_stack_lost")});
+  EXPECT_EQ(marked, run.stacks_lost) << "every lost stack counted, every count a marked sample";
+  EXPECT_LE(run.stacks_lost * 20, run.samples) << "at most 1 sample in 20 lost a stack";
 
   const EventRecord& top = *hottest(run.records);
   SCOPED_TRACE("hottest stack: " + frames_of(top));
@@ -133,9 +142,7 @@ TEST_P(TraceProfile, TheSpinningFunctionIsTheHottestUserFrameAndKernelFramesAreN
   // The kernel phase: read(2) of /dev/zero, named from kallsyms, leaf first.
   uint64_t in_read_zero = 0;
   for (const auto& e : run.records) {
-    EXPECT_FALSE(e.boolean("kernel_stack_lost") || e.boolean("user_stack_lost") ||
-                 e.boolean("user_unsymbolized"))
-        << frames_of(e);
+    EXPECT_FALSE(e.boolean("user_unsymbolized")) << frames_of(e);
     const auto& k = e.argv("kernel_stack").args;
     const auto& u = e.argv("user_stack").args;
     int at = position(k, "read_zero");
