@@ -31,6 +31,13 @@ class FlagNames {
 };
 
 int64_t as_int(const Value& v) { return std::get<int64_t>(v); }
+
+// fmt::format_int: the fastest integer to text fmt has, without a format string to parse.
+template <class Int>
+void append_int(fmt::memory_buffer& b, Int v) {
+  fmt::format_int text(v);
+  b.append(text.data(), text.data() + text.size());
+}
 uint64_t as_uint(const Value& v) { return std::get<uint64_t>(v); }
 
 // The slots a histogram shows: from the first up to the last that counted anything (as
@@ -85,15 +92,14 @@ class TableEncoder final : public RowEncoder {
     field_start_ = buf().size();
     auto& b = buf();
     switch (f.type) {
-      case FieldType::integer: fmt::format_to(std::back_inserter(b), "{}", as_int(v)); break;
-      case FieldType::uinteger: fmt::format_to(std::back_inserter(b), "{}", as_uint(v)); break;
+      case FieldType::integer: append_int(b, as_int(v)); break;
+      case FieldType::uinteger: append_int(b, as_uint(v)); break;
       case FieldType::boolean: b.append(std::string_view(std::get<bool>(v) ? "yes" : "no")); break;
       case FieldType::text: text(std::get<std::string_view>(v)); break;
       case FieldType::boot_time: b.append(time_of_day(as_uint(v))); break;
       case FieldType::duration: {
         uint64_t ns = as_uint(v);
-        fmt::format_to(std::back_inserter(b), "{}.{:03d}", ns / 1'000'000'000,
-                       ns / 1'000'000 % 1000);
+        fmt::format_to(fmt::appender(b), "{}.{:03d}", ns / 1'000'000'000, ns / 1'000'000 % 1000);
         break;
       }
       case FieldType::errno_code: {
@@ -107,12 +113,15 @@ class TableEncoder final : public RowEncoder {
         break;
       }
       case FieldType::flags: b.append(flags_[i].names(f, as_uint(v))); break;
-      case FieldType::octal: fmt::format_to(std::back_inserter(b), "{:04o}", as_uint(v)); break;
+      case FieldType::octal: fmt::format_to(fmt::appender(b), "{:04o}", as_uint(v)); break;
       case FieldType::pid: {
         auto p = std::get<PidInNs>(v);
         // "host/inner" when the process lives in another pid namespace.
-        if (p.inner == p.host || p.inner == 0) fmt::format_to(std::back_inserter(b), "{}", p.host);
-        else fmt::format_to(std::back_inserter(b), "{}/{}", p.host, p.inner);
+        append_int(b, p.host);
+        if (p.inner != p.host && p.inner != 0) {
+          b.push_back('/');
+          append_int(b, p.inner);
+        }
         break;
       }
       case FieldType::argv: {
@@ -154,24 +163,33 @@ class TableEncoder final : public RowEncoder {
   fmt::memory_buffer& buf() { return out_.buffer(); }
   // A histogram is not a column: its block follows the row.
   bool block(size_t i) const { return fields_[i].type == FieldType::log2_hist; }
-  // Control characters would break the row; show them escaped.
+  // Control characters would break the row; show them escaped. The runs between them are
+  // appended whole: in a storm this is most of a row's bytes.
   void text(std::string_view v) {
-    for (char c : v) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-        fmt::format_to(std::back_inserter(buf()), "\\x{:02x}", static_cast<unsigned char>(c));
-      else
-        buf().push_back(c);
+    auto control = [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; };
+    for (auto it = v.begin(); it != v.end();) {
+      auto stop = std::find_if(it, v.end(), control);
+      buf().append(it, stop);
+      if (stop == v.end()) break;
+      fmt::format_to(fmt::appender(buf()), "\\x{:02x}", static_cast<unsigned char>(*stop));
+      it = stop + 1;
     }
   }
-  // Pads the cell just written to its column width; the last column is not padded.
+  // Pads the cell just written to its column width, and the space between columns; the
+  // last column is not padded.
   void pad(size_t i) {
+    static constexpr std::string_view kSpaces = "                                        ";
     size_t used = buf().size() - field_start_;
     if (i == last_) {
       last_empty_ = used == 0;
       return;
     }
-    for (size_t k = used; k < static_cast<size_t>(fields_[i].width); ++k) buf().push_back(' ');
-    buf().push_back(' ');
+    size_t n = static_cast<size_t>(fields_[i].width) > used ? fields_[i].width - used + 1 : 1;
+    while (n > 0) {
+      size_t k = std::min(n, kSpaces.size());
+      buf().append(kSpaces.substr(0, k));
+      n -= k;
+    }
   }
 
   std::vector<FieldInfo> fields_;
