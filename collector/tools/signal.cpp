@@ -29,7 +29,10 @@ constexpr int kMaxSignal = 64;  // the kernel's _NSIG
 const FlagSpec kFlags[] = {
     {"-x,--failed",
      "Only signals that were not delivered (ignored, already pending, queue full) and "
-     "kill/tkill/tgkill calls that failed"},
+     "kill/tkill/tgkill calls that failed (implies --calls)"},
+    {"--calls",
+     "Also kill/tkill/tgkill calls that failed before generating a signal (ESRCH, EPERM, "
+     "EINVAL): hooks the syscalls' exit, which every syscall on the machine then pays for"},
     {"-s,--signal",
      "Only this signal, a number or a name (9, KILL, SIGKILL); without it every signal but "
      "SIGCHLD",
@@ -202,7 +205,10 @@ Result<std::vector<Link>> attach_last(Skeleton<signal_bpf>& skel, const HookAlte
   return links;
 }
 
-Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
+// Programs of an alternative from this index on are the calls' exits (programs()).
+constexpr size_t kFirstExit = 3;
+
+Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs& args,
                                         std::span<const HookAlternative> hooks) {
   return load_live_probe<signal_bpf>(
       setup, hooks,
@@ -214,6 +220,13 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
           ro->only_sig = std::get<int64_t>(c->operand);
         }
         ro->skip_sigchld = setup.filter->claim("signal", Op::ne) != nullptr;
+        // Without the calls, no syscall exit is hooked: the signals alone cost a storm of
+        // them a quarter of what hooking every syscall's exit does (docs/benchmarks.md).
+        ro->trace_calls = args.flag("--calls") || ro->failed_only;
+        if (!ro->trace_calls)
+          for (size_t i = kFirstExit; i < alt.programs.size(); ++i)
+            bpf_program__set_autoload(
+                bpf_object__find_program_by_name(skel.object(), alt.programs[i].c_str()), false);
         for (size_t i = 0; i < kAttachedLast; ++i)
           bpf_program__set_autoattach(
               bpf_object__find_program_by_name(skel.object(), alt.programs.at(i).c_str()), false);
@@ -223,7 +236,7 @@ Result<std::unique_ptr<LiveProbe>> open(ProbeSetup& setup, const ToolArgs&,
 }
 
 // An alternative's programs, all of its hook type: signal_generate and hrtimer_expire_entry
-// (attached last: kAttachedLast), hrtimer_expire_exit, and the calls' exits.
+// (attached last: kAttachedLast), hrtimer_expire_exit, and the calls' exits (kFirstExit on).
 std::vector<std::string> programs(const std::string& prefix, std::vector<std::string> exits) {
   std::vector<std::string> p = {prefix + "_signal_generate", prefix + "_hrtimer_entry",
                                 prefix + "_hrtimer_exit"};
@@ -241,8 +254,8 @@ const std::vector<HelperNeed> kUserRegs = {
 const Tool& signal_tool() {
   static const ToolDef<Event> tool({
       .info = {"signal",
-               "every signal sent: sender, target, signal, si_code and result, and failed kills",
-               {"kscope trace signal --failed", "kscope trace signal --signal SIGTERM -o json"}},
+               "every signal sent: sender, target, signal, si_code and result; failed kills with --calls",
+               {"kscope trace signal --failed", "kscope trace signal --calls --signal SIGTERM -o json"}},
       .flags = kFlags,
       // tp_btf and raw_tp see the target's task (its process id) and, through the raw
       // sys_exit, 32-bit tasks' calls too; the tracepoint's record names only the target

@@ -3,7 +3,8 @@
 // thread-directed ones, a fault's SIGSEGV, a timer's SIGALRM, the SIGCHLD of each child) and
 // makes calls the kernel refuses (ESRCH, EPERM, EINVAL); every field of every signal must
 // come back exactly, on each hook alternative this kernel supports, with --failed and
-// --signal compiled into the probe.
+// --signal compiled into the probe. The refused calls come back with --calls (or --failed)
+// only: without, no syscall exit is hooked.
 #include <csignal>
 #include <set>
 
@@ -29,16 +30,18 @@ struct Traced {
   bool all_claimed = false;
 };
 
-Traced trace_signal_known(const std::string& hook, bool failed, const std::string& signal) {
+Traced trace_signal_known(const std::string& hook, bool failed, const std::string& signal,
+                          bool calls = false) {
   Traced run;
   LiveTool live("signal");
   live.args.set("--failed").on = failed;
+  live.args.set("--calls").on = calls;
   live.args.set("--signal").text = signal;
   auto opened = live.open(hook);
   EXPECT_TRUE(opened) << opened.error().message;
   if (!opened) return run;
   CollectSink sink(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
+  auto rb = event_ring(*live.probe, sink);
   EXPECT_TRUE(rb);
   std::string dir = temp_dir();
   std::string expected = dir + "/expected.tsv";
@@ -121,14 +124,18 @@ class TraceSignal : public ::testing::TestWithParam<std::string> {};
 TEST_P(TraceSignal, EverySignalWithEveryFieldExact) {
   KSCOPE_REQUIRE_PRIVILEGES();
   KSCOPE_REQUIRE_HOOK("signal", GetParam());
-  Traced run = trace_signal_known(GetParam(), /*failed=*/false, /*signal=*/"");
-  ASSERT_GE(run.expected.size(), 20u);
-  EXPECT_EQ(run.lost, 0u);
-  EXPECT_TRUE(run.all_claimed) << "the probe left a clause to user space";
-  std::vector<Expected> want;
-  for (const auto& x : run.expected)
-    if (x.sig != SIGCHLD) want.push_back(x);  // without --signal, SIGCHLD is left out
-  expect_exactly(run, want, GetParam() != "tracepoint");
+  for (bool calls : {true, false}) {
+    SCOPED_TRACE(calls ? "--calls" : "without --calls");
+    Traced run = trace_signal_known(GetParam(), /*failed=*/false, /*signal=*/"", calls);
+    ASSERT_GE(run.expected.size(), 20u);
+    EXPECT_EQ(run.lost, 0u);
+    EXPECT_TRUE(run.all_claimed) << "the probe left a clause to user space";
+    std::vector<Expected> want;
+    for (const auto& x : run.expected)  // without --signal, SIGCHLD is left out
+      if (x.sig != SIGCHLD && (calls || !x.failed_call())) want.push_back(x);
+    ASSERT_GE(run.expected.size() - want.size(), calls ? 1u : 4u);
+    expect_exactly(run, want, GetParam() != "tracepoint");
+  }
 }
 
 // --failed keeps the undelivered signals and the failed calls; --signal SIGCHLD only that
