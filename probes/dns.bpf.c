@@ -302,7 +302,7 @@ static __always_inline void on_packet(struct __sk_buff *skb, int egress)
 	if (n < p.msg_len)
 		e->flags |= KS_DNS_CUT;
 	e->payload_len = n;
-	bpf_ringbuf_submit(e, ks_wakeup_flag());
+	bpf_ringbuf_submit(e, ks_wakeup_flag(now));
 }
 
 SEC("cgroup_skb/egress")

@@ -3,7 +3,8 @@
  *
  * Built for event storms: one hook per open (at exit, where the arguments are still in the
  * saved registers), the task and --failed filters before any copy, only the path's own
- * bytes copied into the ring buffer, and no consumer wake-up per event. Hook alternatives:
+ * bytes copied, staged per CPU into ring buffer records of up to 32 events
+ * (common/stage.bpf.h), and no consumer wake-up per event. Hook alternatives:
  * the syscalls exit tracepoints, or tp_btf on the raw sys_exit filtered by syscall number,
  * which sees 32-bit syscalls too. */
 #include "vmlinux.h"
@@ -15,6 +16,7 @@
 #include "common/core_fixes.bpf.h"
 #include "common/filter.bpf.h"
 #include "common/ringbuf.bpf.h"
+#include "common/stage.bpf.h"
 #include "common/syscall_nr.h"
 #include "open.h"
 
@@ -87,7 +89,7 @@ static __always_inline void on_exit(struct pt_regs *regs, long ret, __u16 syscal
 	if (size > sizeof(*e))
 		size = sizeof(*e);
 	ks_fill_header(&e->hdr, KS_EVENT_OPEN, size);
-	ks_output(e, size);
+	ks_output_staged(e, size);
 }
 
 /* The context is struct syscall_trace_exit, the record syscalls:sys_exit_* really has; the

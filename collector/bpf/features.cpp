@@ -1,5 +1,10 @@
 #include "bpf/features.h"
 
+#include <sys/utsname.h>
+
+#include <fstream>
+#include <string_view>
+
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <sched.h>
@@ -30,6 +35,18 @@
 KSCOPE_SKELETON(feature_probes_bpf);
 
 namespace kscope {
+
+bool kernel_is_preempt_rt() {
+  static const bool rt = [] {
+    std::ifstream f("/sys/kernel/realtime");
+    int v = 0;
+    if (f >> v) return v == 1;
+    utsname u{};
+    return uname(&u) == 0 && std::string_view(u.version).find("PREEMPT_RT") != std::string_view::npos;
+  }();
+  return rt;
+}
+
 
 std::string_view hook_name(Hook h) {
   switch (h) {

@@ -38,6 +38,10 @@ struct FeatureResult {
   std::string reason;  // why it is missing (kernel option, errno, libbpf's words); or what worked
 };
 
+// Whether the running kernel is PREEMPT_RT (/sys/kernel/realtime, or uname's version string),
+// where BPF programs run preemptibly: two runs on one CPU can interleave.
+bool kernel_is_preempt_rt();
+
 class Features {
  public:
   // The process-wide cache over the running kernel.

@@ -1,7 +1,9 @@
 #include "bpf/skeleton.h"
 
 #include <cerrno>
+#include <vector>
 
+#include <bpf/bpf.h>
 #include <fmt/format.h>
 
 #include "base/log.h"
@@ -29,6 +31,35 @@ Result<void> enable_only(bpf_object* obj, const std::vector<std::string>& progra
   if (found != programs.size())
     return fail(fmt::format("probe object {} lacks one of the programs of the chosen hook",
                             bpf_object__name(obj)));
+  return {};
+}
+
+Result<void> keep_stage_flush(bpf_object* obj) {
+  bpf_program* prog = bpf_object__find_program_by_name(obj, kStageFlush);
+  if (!prog) return {};
+  if (int err = bpf_program__set_autoload(prog, true))
+    return fail_errno(fmt::format("set autoload of {}", kStageFlush), err);
+  bpf_program__set_autoattach(prog, false);
+  return {};
+}
+
+Result<void> flush_stages(const bpf_object* obj) {
+  const bpf_program* prog = bpf_object__find_program_by_name(obj, kStageFlush);
+  if (!prog || bpf_program__fd(prog) < 0) return {};
+  const bpf_map* staged = bpf_object__find_map_by_name(obj, "ks_staged");
+  int cpus = libbpf_num_possible_cpus();
+  if (!staged || cpus < 0) return fail("probe object has no map ks_staged");
+  std::vector<unsigned long long> counts(cpus);
+  unsigned int key = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(staged), &key, counts.data()))
+    return fail_errno("read ks_staged", errno);
+  for (int cpu = 0; cpu < cpus; ++cpu) {
+    if (!counts[cpu]) continue;
+    LIBBPF_OPTS(bpf_test_run_opts, run, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = static_cast<__u32>(cpu));
+    // retval 1: a probe run held the stage; the next drain takes it.
+    if (bpf_prog_test_run_opts(bpf_program__fd(prog), &run))
+      return fail_errno(fmt::format("send out the events staged on CPU {}", cpu), errno);
+  }
   return {};
 }
 

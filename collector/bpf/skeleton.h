@@ -35,6 +35,12 @@ Result<void> resize_map(bpf_object* obj, const char* map, unsigned int max_entri
 // Attaches every program that is set to load and to autoattach, by its SEC() name.
 Result<std::vector<Link>> attach_loaded(bpf_object* obj);
 int map_fd(bpf_object* obj, const char* map);
+// A probe that stages its events (probes/common/stage.bpf.h) has ks_stage_flush: loaded
+// with whichever hook's programs, attached to nothing (user space runs it).
+inline constexpr const char* kStageFlush = "ks_stage_flush";
+Result<void> keep_stage_flush(bpf_object* obj);
+// Runs ks_stage_flush on every CPU whose stage holds events; nothing for a probe without.
+Result<void> flush_stages(const bpf_object* obj);
 // The error for a failed load: the verifier's rejection named as such, else errno + libbpf.
 std::unexpected<Error> load_failed(const char* name, int err, const log::LibbpfCapture& capture);
 }  // namespace object

@@ -71,7 +71,7 @@ void TraceSinkBase::report_counted(size_t counter, uint64_t total) {
 
 Result<TraceStats> run_live(LiveProbe& probe, TraceSinkBase& sink, const TraceOptions& options,
                             const SnapshotFn& snapshot) {
-  auto rb = RingBuffer::create(probe.events_fd(), sink);
+  auto rb = event_ring(probe, sink);
   if (!rb) return std::unexpected(rb.error());
   std::optional<Error> lost_error;
   std::optional<Session> session;

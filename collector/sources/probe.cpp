@@ -16,6 +16,17 @@ Result<void> validate_ring_bytes(uint64_t bytes) {
   return {};
 }
 
+Result<RingBuffer> event_ring(LiveProbe& probe, RecordSink& sink) {
+  return RingBuffer::create(probe.events_fd(), sink, [&probe] {
+    // A failed flush leaves the events staged for the next drain; say so once.
+    static bool warned = false;
+    if (auto r = probe.flush_staged(); !r && !warned) {
+      warned = true;
+      log::warn("{}", r.error().message);
+    }
+  });
+}
+
 Result<uint64_t> recursion_misses(const bpf_object* obj) {
   uint64_t total = 0;
   bpf_program* prog;

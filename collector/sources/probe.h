@@ -18,6 +18,7 @@
 #include "base/result.h"
 #include "bpf/features.h"
 #include "bpf/mounts.h"
+#include "bpf/ring_buffer.h"
 #include "bpf/skeleton.h"
 #include "filter/filter.h"
 #include "sources/hooks.h"
@@ -44,7 +45,14 @@ class LiveProbe {
   // a tracepoint hit from inside a probe). 0 where the kernel does not count them.
   virtual Result<uint64_t> missed() const = 0;
   virtual const HookAlternative& hook() const = 0;
+  // Sends the events the probe holds staged on its CPUs into the ring buffer
+  // (probes/common/stage.bpf.h); nothing for a probe that does not stage.
+  virtual Result<void> flush_staged() = 0;
 };
+
+// The probe's ring buffer drained into `sink`: every drain first sends out the events the
+// probe holds staged, so that a drain after the traced activity has every event of it.
+Result<RingBuffer> event_ring(LiveProbe& probe, RecordSink& sink);
 
 // The sum of bpf_prog_info.recursion_misses (5.12+) over the loaded programs of `obj`.
 Result<uint64_t> recursion_misses(const bpf_object* obj);
@@ -58,6 +66,7 @@ class SkeletonProbe final : public LiveProbe {
   int map_fd(const char* name) const override { return object::map_fd(skel_.object(), name); }
   Result<uint64_t> missed() const override { return recursion_misses(skel_.object()); }
   const HookAlternative& hook() const override { return hook_; }
+  Result<void> flush_staged() override { return object::flush_stages(skel_.object()); }
   T* skeleton() const { return skel_.get(); }
 
  private:
@@ -96,6 +105,8 @@ void apply_common_rodata(Rodata* ro, const ProbeSetup& s) {
     std::memcpy(const_cast<char*>(ro->filter_comm), comm.c_str(), comm.size() + 1);
   }
   ro->wakeup_bytes = s.wakeup_bytes;
+  // common/stage.bpf.h, in the probes that stage: off where two runs can share a CPU.
+  if constexpr (requires { ro->stage_events; }) ro->stage_events = !kernel_is_preempt_rt();
 }
 
 // One attempt's error, kept for the message when no alternative works.
@@ -138,6 +149,7 @@ Result<std::unique_ptr<SkeletonProbe<T>>> load_probe(
       if (!skel) return std::unexpected(skel.error());
       if (auto r = object::enable_only(skel->object(), alt->programs); !r)
         return std::unexpected(r.error());
+      if (auto r = object::keep_stage_flush(skel->object()); !r) return std::unexpected(r.error());
       if (auto r = object::resize_map(skel->object(), "events", s.ring_bytes); !r)
         return std::unexpected(r.error());
       apply_common_rodata((*skel)->rodata, s);

@@ -43,6 +43,9 @@ enum ks_event_type {
 	KS_EVENT_DROP_COUNT = 38,
 	KS_EVENT_PROFILE = 39,
 	KS_EVENT_SYSLAT = 40,
+	/* Several records of one CPU in one ring buffer record, after a header of this type
+	 * (common/stage.bpf.h); user space splits it, so no sink or record file sees it. */
+	KS_EVENT_BATCH = 63,
 };
 
 struct ks_event_header {

@@ -88,7 +88,7 @@ Traced trace_loop_io(const std::string& hook, const LoopDevice& loop,
   if (!opened) return run;
   EXPECT_TRUE(live.all_claimed()) << "the probe left a clause to user space";
   CollectSink ring(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), ring);
+  auto rb = event_ring(*live.probe, ring);
   EXPECT_TRUE(rb);
   if (!rb) return run;
   auto [reads, writes] = loop.completed();

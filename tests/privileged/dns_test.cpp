@@ -86,7 +86,7 @@ DnsRun run_dns(const std::string& hook, bool failed, std::optional<std::string> 
   EXPECT_TRUE(opened) << opened.error().message;
   if (!opened) return run;
   CollectSink sink(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
+  auto rb = event_ring(*live.probe, sink);
   EXPECT_TRUE(rb);
   std::string dir = temp_dir();
   std::string expected = dir + "/expected.tsv";

@@ -62,7 +62,7 @@ DropsRun run_drops(const std::string& tool, const std::string& hook, const std::
   EXPECT_TRUE(opened) << opened.error().message;
   if (!opened) return run;
   CollectSink sink(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
+  auto rb = event_ring(*live.probe, sink);
   EXPECT_TRUE(rb);
   std::string dir = temp_dir();
   std::string expected = dir + "/expected.tsv";

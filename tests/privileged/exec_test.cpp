@@ -77,7 +77,7 @@ Traced trace_exec_many(const Options& o, int n) {
   EXPECT_TRUE(opened) << opened.error().message;
   if (!opened) return run;
   CollectSink sink(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
+  auto rb = event_ring(*live.probe, sink);
   EXPECT_TRUE(rb);
   // Some execs run as uid 65534, which may not reach the build tree: exec a copy from a
   // world-readable directory.
@@ -194,7 +194,7 @@ TEST_P(TraceExec, PidInsideItsOwnPidNamespace) {
   auto opened = live.open(GetParam(), {.comm = "exec_target"});
   ASSERT_TRUE(opened) << opened.error().message;
   CollectSink sink(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
+  auto rb = event_ring(*live.probe, sink);
   ASSERT_TRUE(rb);
   ASSERT_EQ(run_while_draining({"/usr/bin/unshare", "--pid", "--fork", testprog("exec_target"),
                                 "kscope-pidns"},
@@ -257,7 +257,7 @@ class PausedExec {
 };
 
 std::optional<RingBuffer> ring_buffer(const LiveTool& live, RecordSink& sink) {
-  auto r = RingBuffer::create(live.probe->events_fd(), sink);
+  auto r = event_ring(*live.probe, sink);
   if (!r) return std::nullopt;
   return std::move(*r);
 }

@@ -38,7 +38,7 @@ Traced trace_exit_known(const std::string& hook, bool threads, bool failed) {
   if (!opened) return run;
   run.exact = !inexact_here(live.probe->hook(), Features::system());
   CollectSink sink(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
+  auto rb = event_ring(*live.probe, sink);
   EXPECT_TRUE(rb);
   std::string dir = temp_dir();
   std::string expected = dir + "/expected.tsv";

@@ -213,7 +213,7 @@ inline std::string partial_flag(const EventRecord& e, std::initializer_list<cons
 inline AbiKnown run_abi_known(const LiveTool& live, bool ia32) {
   AbiKnown run;
   CollectSink sink(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
+  auto rb = event_ring(*live.probe, sink);
   EXPECT_TRUE(rb);
   if (!rb) return run;
   run.dir = temp_dir();

@@ -159,7 +159,7 @@ Traced trace_oom_known(const std::string& hook, const MemoryCgroup& cg, TaskFlag
   EXPECT_TRUE(opened) << opened.error().message;
   if (!opened) return run;
   CollectSink sink(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
+  auto rb = event_ring(*live.probe, sink);
   EXPECT_TRUE(rb);
   std::string dir = temp_dir();
   std::string expected = dir + "/expected.tsv";

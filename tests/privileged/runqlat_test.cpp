@@ -72,7 +72,7 @@ TEST_P(TraceRunqlat, EveryWaitOfAThreadCountedOnce) {
   ASSERT_TRUE(opened) << opened.error().message;
   EXPECT_TRUE(live.all_claimed());
   CollectSink ring(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), ring);
+  auto rb = event_ring(*live.probe, ring);
   ASSERT_TRUE(rb);
 
   constexpr int kSleeps = 200;

@@ -60,7 +60,7 @@ Traced trace_known(const std::string& hook, const std::function<void(ToolArgs&)>
   EXPECT_TRUE(opened) << opened.error().message;
   if (!opened) return run;
   CollectSink ring(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), ring);
+  auto rb = event_ring(*live.probe, ring);
   EXPECT_TRUE(rb);
   if (!rb) return run;
   run.status = child.release();

@@ -67,7 +67,7 @@ inline TcpKnownRun run_tcp_known(const LiveTool& live, const std::vector<std::st
   if (!ns.ok()) return run;
   run.port = port;
   CollectSink sink(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
+  auto rb = event_ring(*live.probe, sink);
   EXPECT_TRUE(rb);
   if (!rb) return run;
   std::string dir = temp_dir(), out = dir + "/steps.tsv";

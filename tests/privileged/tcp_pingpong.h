@@ -114,7 +114,7 @@ inline TracedPingPong trace_pingpong(LiveTool& live, const std::string& hook, co
   if (!opened) return t;
   t.all_claimed = live.all_claimed();
   CollectSink ring(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), ring);
+  auto rb = event_ring(*live.probe, ring);
   EXPECT_TRUE(rb);
   t.run = run_pingpong(traffic);
   EXPECT_EQ(t.run.status, 0);

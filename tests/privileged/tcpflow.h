@@ -87,7 +87,7 @@ inline FlowRun run_tcpflow(LiveTool& live, const std::string& which) {
   run.client_addr = net.addr_a;
   run.port = fresh_tcpflow_port();
   CollectSink sink(live);
-  auto rb = RingBuffer::create(live.probe->events_fd(), sink);
+  auto rb = event_ring(*live.probe, sink);
   EXPECT_TRUE(rb);
   if (!rb) return run;
   std::string dir = temp_dir();
