@@ -1,10 +1,11 @@
 // trace exec against the real kernel: exec_many execs 1000 known argvs (spaces, quotes, an
 // empty argument, a 2000-byte argument, failing execs, another uid) and every field of
 // every exec must come back exactly, on each hook alternative this kernel supports.
-// KSCOPE_TEST_EXECS (a multiple of 50) sets how many: the vm tier, whose emulated CPUs exec
-// some 30 times a second, runs 250.
+// KSCOPE_TEST_EXECS (a multiple of 50: exec_many's cases repeat every 50) sets how many: the
+// vm tier, whose emulated CPUs exec some 30 times a second, runs 100.
 #include <bpf/bpf.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -100,12 +101,17 @@ Traced trace_exec_many(const Options& o, int n) {
 
 class TraceExec : public ::testing::TestWithParam<std::string> {};
 
+// How many execs a test runs: KSCOPE_TEST_EXECS, else 1000.
+size_t test_execs() {
+  const char* env = std::getenv("KSCOPE_TEST_EXECS");
+  return env ? std::strtoul(env, nullptr, 10) : 1000;
+}
+
 TEST_P(TraceExec, EveryExecWithEveryFieldExact) {
   KSCOPE_REQUIRE_PRIVILEGES();
   KSCOPE_REQUIRE_HOOK("exec", GetParam());
   Limits limits;
-  const char* env = std::getenv("KSCOPE_TEST_EXECS");
-  const size_t n = env ? std::strtoul(env, nullptr, 10) : 1000;
+  const size_t n = test_execs();
   ASSERT_TRUE(n >= 50 && n % 50 == 0) << "KSCOPE_TEST_EXECS must be a multiple of 50";
   Traced run = trace_exec_many({.hook = GetParam(), .failed = true}, static_cast<int>(n));
   ASSERT_EQ(run.expected.size(), n);
@@ -147,7 +153,9 @@ TEST_P(TraceExec, FailedExecsOnlyWithFailedAndUidFilterInTheKernel) {
   KSCOPE_REQUIRE_HOOK("exec", GetParam());
   for (bool failed : {false, true}) {
     SCOPED_TRACE(failed ? "--failed" : "default");
-    Traced run = trace_exec_many({.hook = GetParam(), .failed = failed, .task = {.uid = 65534}}, 200);
+    // A fifth of the tier's execs, at least one round of exec_many's 50 cases.
+    int n = static_cast<int>(std::max<size_t>(50, test_execs() / 5 / 50 * 50));
+    Traced run = trace_exec_many({.hook = GetParam(), .failed = failed, .task = {.uid = 65534}}, n);
     EXPECT_TRUE(run.all_claimed) << "the probe left a clause to user space";
     size_t want = 0;
     for (const auto& x : run.expected) {

@@ -72,7 +72,7 @@ done < <(for f in "$kscope" "$tests_bin" "$testprogs"/* "${host_tools[@]}"; do
 {
   echo "export LD_LIBRARY_PATH=$(printf '%s\n' "${libdirs[@]}" | sort -u | paste -sd:)"
   echo "tests='$filter'"
-  echo "export KSCOPE_TEST_EXECS=250  # TCG execs ~30/s: 1000 would take a minute per hook"
+  echo "export KSCOPE_TEST_EXECS=100  # TCG execs ~30/s: 1000 would take a minute per hook"
   echo "gtest_args='${KSCOPE_VM_GTEST_ARGS:-}'"
   echo "modules='${modules[*]}'"
 } >"$root/vm.env"
