@@ -1,6 +1,7 @@
 /* syscount_known N M
  *
- * Waits for a byte on stdin (so that a tracer can attach to its pid first), then makes N
+ * Writes a byte to stdout once its start-up's syscalls are done, waits for a byte on stdin
+ * (so that a tracer can attach to its pid in between), then makes N
  * getppid calls and M access calls of a path that does not exist (each fails with ENOENT),
  * each through syscall(2) so that the C library adds none of its own, and exits. After the
  * byte, nothing else in it makes a syscall but exit_group. Exits 0 when every call returned
@@ -20,6 +21,8 @@ int main(int argc, char **argv)
 	long n = atol(argv[1]), m = atol(argv[2]);
 	pid_t parent = getppid();
 
+	if (write(1, "r", 1) != 1)
+		return 6;
 	if (read(0, &byte, 1) != 1)
 		return 3;
 	for (long i = 0; i < n; i++)
