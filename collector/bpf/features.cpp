@@ -47,7 +47,6 @@ bool kernel_is_preempt_rt() {
   return rt;
 }
 
-
 std::string_view hook_name(Hook h) {
   switch (h) {
     case Hook::btf: return "btf";

@@ -78,15 +78,21 @@ Result<size_t> RingBuffer::consume() {
   return static_cast<size_t>(n);
 }
 
-Result<unsigned long long> read_percpu_sum(int map_fd) {
+Result<std::vector<unsigned long long>> read_percpu(int map_fd) {
   int cpus = libbpf_num_possible_cpus();
   if (cpus < 0) return fail_errno("count possible CPUs", cpus);
   std::vector<unsigned long long> values(cpus);
   unsigned int key = 0;
   if (bpf_map_lookup_elem(map_fd, &key, values.data()))
     return fail_errno("read per-CPU counter", errno);
+  return values;
+}
+
+Result<unsigned long long> read_percpu_sum(int map_fd) {
+  auto values = read_percpu(map_fd);
+  if (!values) return std::unexpected(values.error());
   unsigned long long sum = 0;
-  for (auto v : values) sum += v;
+  for (auto v : *values) sum += v;
   return sum;
 }
 

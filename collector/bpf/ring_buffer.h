@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include "base/result.h"
 #include "base/record_sink.h"
@@ -50,7 +51,9 @@ class RingBuffer {
   std::unique_ptr<Drain> drain_;
 };
 
-// Sum over CPUs of slot 0 of a BPF_MAP_TYPE_PERCPU_ARRAY of __u64 (the drop counters).
+// Slot 0 of a BPF_MAP_TYPE_PERCPU_ARRAY of __u64, one value per possible CPU.
+Result<std::vector<unsigned long long>> read_percpu(int map_fd);
+// Their sum (the drop counters).
 Result<unsigned long long> read_percpu_sum(int map_fd);
 
 }  // namespace kscope

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "bpf/ring_buffer.h"
 
 namespace kscope {
 
@@ -47,14 +48,11 @@ Result<void> flush_stages(const bpf_object* obj) {
   const bpf_program* prog = bpf_object__find_program_by_name(obj, kStageFlush);
   if (!prog || bpf_program__fd(prog) < 0) return {};
   const bpf_map* staged = bpf_object__find_map_by_name(obj, "ks_staged");
-  int cpus = libbpf_num_possible_cpus();
-  if (!staged || cpus < 0) return fail("probe object has no map ks_staged");
-  std::vector<unsigned long long> counts(cpus);
-  unsigned int key = 0;
-  if (bpf_map_lookup_elem(bpf_map__fd(staged), &key, counts.data()))
-    return fail_errno("read ks_staged", errno);
-  for (int cpu = 0; cpu < cpus; ++cpu) {
-    if (!counts[cpu]) continue;
+  if (!staged) return fail("probe object has no map ks_staged");
+  auto counts = read_percpu(bpf_map__fd(staged));
+  if (!counts) return std::unexpected(counts.error());
+  for (size_t cpu = 0; cpu < counts->size(); ++cpu) {
+    if (!(*counts)[cpu]) continue;
     LIBBPF_OPTS(bpf_test_run_opts, run, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = static_cast<__u32>(cpu));
     // retval 1: a probe run held the stage; the next drain takes it.
     if (bpf_prog_test_run_opts(bpf_program__fd(prog), &run))

@@ -31,6 +31,7 @@ class FlagNames {
 };
 
 int64_t as_int(const Value& v) { return std::get<int64_t>(v); }
+uint64_t as_uint(const Value& v) { return std::get<uint64_t>(v); }
 
 // fmt::format_int: the fastest integer to text fmt has, without a format string to parse.
 template <class Int>
@@ -38,7 +39,6 @@ void append_int(fmt::memory_buffer& b, Int v) {
   fmt::format_int text(v);
   b.append(text.data(), text.data() + text.size());
 }
-uint64_t as_uint(const Value& v) { return std::get<uint64_t>(v); }
 
 // The slots a histogram shows: from the first up to the last that counted anything (as
 // libbpf-tools print them), none when all are empty.

@@ -26,15 +26,20 @@ const volatile __u64 wakeup_interval_ns = 10 * 1000 * 1000;
 /* Shared by all CPUs without a lock: a lost update only costs one extra wake-up. */
 __u64 ks_last_wakeup_ns = 0;
 
-/* Adds one to a counter kept as a one-slot per-CPU array of __u64, as lost_events is; a
+/* Adds n to a counter kept as a one-slot per-CPU array of __u64, as lost_events is; a
  * probe's own counters (exec's exec_argv_missing) too. User space sums the CPUs' slots. */
-static __always_inline void ks_count(void *counter)
+static __always_inline void ks_count_n(void *counter, __u64 n)
 {
 	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(counter, &zero);
+	__u64 *slot = bpf_map_lookup_elem(counter, &zero);
 
-	if (n)
-		*n += 1;
+	if (slot)
+		*slot += n;
+}
+
+static __always_inline void ks_count(void *counter)
+{
+	ks_count_n(counter, 1);
 }
 
 /* now: the record's own header timestamp (boot time), so that an event reads the clock once:

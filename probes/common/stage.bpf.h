@@ -71,7 +71,6 @@ static __always_inline void ks_stage_out(struct ks_stage *st, __u64 now)
 {
 	struct ks_event_header *h = (struct ks_event_header *)st->data;
 	__u64 n = st->used;
-	__u32 zero = 0;
 
 	if (!st->count)
 		return;
@@ -80,12 +79,8 @@ static __always_inline void ks_stage_out(struct ks_stage *st, __u64 now)
 	h->ts_ns = now;
 	h->type = KS_EVENT_BATCH;
 	h->size = n;
-	if (bpf_ringbuf_output(&events, st->data, n, ks_wakeup_flag(now))) {
-		__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
-
-		if (lost)
-			*lost += st->count;
-	}
+	if (bpf_ringbuf_output(&events, st->data, n, ks_wakeup_flag(now)))
+		ks_count_n(&lost_events, st->count);
 	st->count = 0;
 	st->used = 0;
 	st->last_out_ns = now;

@@ -159,33 +159,43 @@ TEST_P(TraceOpen, LongPathPrefixStaysInUserSpace) {
   EXPECT_FALSE(live.filter.claimed(1));
 }
 
+// A file for open_storm in a directory of its own, removed with it, and the open probe on
+// the storm's opens of that file only (--comm, --path).
+struct OpenStorm {
+  std::string dir = temp_dir();
+  std::string file = dir + "/storm.txt";
+  LiveTool live{"open"};
+  Result<void> opened;
+
+  OpenStorm(const std::string& hook, std::optional<uint32_t> ring_bytes = std::nullopt) {
+    std::fclose(std::fopen(file.c_str(), "w"));
+    live.args.set("--path").text = file;
+    opened = ring_bytes ? live.open(hook, {.comm = "open_storm"}, *ring_bytes)
+                        : live.open(hook, {.comm = "open_storm"});
+  }
+  ~OpenStorm() { std::system(("rm -rf '" + dir + "'").c_str()); }
+};
+
 // A ring buffer of one page that nobody drains during a storm: every open is either
 // delivered or counted lost, exactly.
 TEST_P(TraceOpen, EveryEventDeliveredOrCountedLost) {
   KSCOPE_REQUIRE_PRIVILEGES();
   KSCOPE_REQUIRE_HOOK("open", GetParam());
   constexpr int kOpens = 20000;
-  std::string dir = temp_dir();
-  std::string file = dir + "/storm.txt";
-  std::fclose(std::fopen(file.c_str(), "w"));
-  LiveTool live("open");
-  live.args.set("--path").text = file;
-  auto opened = live.open(GetParam(), {.comm = "open_storm"},
-                          static_cast<uint32_t>(sysconf(_SC_PAGESIZE)));
-  ASSERT_TRUE(opened) << opened.error().message;
-  CollectSink sink(live);
-  auto rb = event_ring(*live.probe, sink);
+  OpenStorm storm(GetParam(), static_cast<uint32_t>(sysconf(_SC_PAGESIZE)));
+  ASSERT_TRUE(storm.opened) << storm.opened.error().message;
+  CollectSink sink(storm.live);
+  auto rb = event_ring(*storm.live.probe, sink);
   ASSERT_TRUE(rb);
-  ASSERT_EQ(run_while_draining({testprog("open_storm"), std::to_string(kOpens), file}, *rb,
+  ASSERT_EQ(run_while_draining({testprog("open_storm"), std::to_string(kOpens), storm.file}, *rb,
                                /*drain=*/false),
             0);
   (void)rb->consume();
-  auto lost = read_percpu_sum(live.probe->lost_fd());
+  auto lost = read_percpu_sum(storm.live.probe->lost_fd());
   ASSERT_TRUE(lost);
   EXPECT_GT(sink.events.size(), 0u);
   EXPECT_GT(*lost, 0u);
   EXPECT_EQ(sink.events.size() + *lost, static_cast<size_t>(kOpens));
-  std::system(("rm -rf '" + dir + "'").c_str());
 }
 
 // A storm through the probe's per-CPU stage (probes/common/stage.bpf.h): every open arrives,
@@ -195,19 +205,14 @@ TEST_P(TraceOpen, AStormGoesOutInBatchesAndArrivesWhole) {
   KSCOPE_REQUIRE_PRIVILEGES();
   KSCOPE_REQUIRE_HOOK("open", GetParam());
   constexpr size_t kOpens = 5000;
-  std::string dir = temp_dir();
-  std::string file = dir + "/storm.txt";
-  std::fclose(std::fopen(file.c_str(), "w"));
-  LiveTool live("open");
-  live.args.set("--path").text = file;
-  auto opened = live.open(GetParam(), {.comm = "open_storm"});
-  ASSERT_TRUE(opened) << opened.error().message;
-  CollectSink sink(live);
-  auto rb = event_ring(*live.probe, sink);
+  OpenStorm storm(GetParam());
+  ASSERT_TRUE(storm.opened) << storm.opened.error().message;
+  CollectSink sink(storm.live);
+  auto rb = event_ring(*storm.live.probe, sink);
   ASSERT_TRUE(rb);
   size_t ring_records = 0;
   std::string prog = testprog("open_storm"), count = std::to_string(kOpens);
-  std::vector<char*> argv = {prog.data(), count.data(), file.data(), nullptr};
+  std::vector<char*> argv = {prog.data(), count.data(), storm.file.data(), nullptr};
   pid_t pid;
   ASSERT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
   int status = 0;
@@ -218,10 +223,10 @@ TEST_P(TraceOpen, AStormGoesOutInBatchesAndArrivesWhole) {
     ring_records += *n;
   }
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  EXPECT_EQ(live.lost(), 0u);
+  EXPECT_EQ(storm.live.lost(), 0u);
   ASSERT_EQ(sink.events.size(), kOpens);
   for (const auto& e : sink.events) {
-    EXPECT_EQ(e.text("path"), file);
+    EXPECT_EQ(e.text("path"), storm.file);
     EXPECT_EQ(e.integer("pid"), pid);
   }
   std::cerr << "open storm: " << kOpens << " events in " << ring_records
@@ -230,7 +235,6 @@ TEST_P(TraceOpen, AStormGoesOutInBatchesAndArrivesWhole) {
     EXPECT_EQ(ring_records, kOpens);
   else
     EXPECT_LE(ring_records * 8, kOpens) << "batches of up to 32 events";
-  std::system(("rm -rf '" + dir + "'").c_str());
 }
 
 // abi_known opens files through openat and openat2 natively, two with a path or open_how in
