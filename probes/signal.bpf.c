@@ -84,7 +84,9 @@ static __always_inline __u8 call_of(long id, int compat)
  * soft one's) leaves it alone, and only the outermost one's exit removes it. Per task, not per
  * CPU: on PREEMPT_RT a program can be preempted, and the kernel then skips another run of it
  * on that CPU, so an exit can go unseen; such a note only misleads about its own task, and only
- * until it is stale (KS_TIMER_NOTE_NS: callbacks take microseconds). */
+ * until it is stale (KS_TIMER_NOTE_NS: callbacks take microseconds). Every CPU's idle task is
+ * pid 0: an interrupt that finds one idle gets a note of that CPU's own, or one CPU's callback
+ * would keep (or end) another's. */
 #define KS_TIMER_NOTE_NS (10 * 1000 * 1000)
 
 struct timer_note {
@@ -99,34 +101,44 @@ struct {
 	__type(value, struct timer_note);
 } signal_timer SEC(".maps");
 
-static __always_inline struct timer_note *open_note(__u32 tid, __u64 now)
+/* Above any pid (PID_MAX_LIMIT is 2^22): the idle tasks' keys. */
+#define KS_IDLE_NOTE_KEY 0xffff0000u
+
+static __always_inline __u32 note_key(void)
 {
-	struct timer_note *n = bpf_map_lookup_elem(&signal_timer, &tid);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return tid ? tid : KS_IDLE_NOTE_KEY + bpf_get_smp_processor_id();
+}
+
+static __always_inline struct timer_note *open_note(__u32 key, __u64 now)
+{
+	struct timer_note *n = bpf_map_lookup_elem(&signal_timer, &key);
 
 	return n && now - n->start_ns < KS_TIMER_NOTE_NS ? n : NULL;
 }
 
 static __always_inline void timer_enter(void *timer)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 key = note_key();
 	struct timer_note note = {.timer = (__u64)timer, .start_ns = bpf_ktime_get_ns()};
 
-	if (!open_note(tid, note.start_ns))
-		bpf_map_update_elem(&signal_timer, &tid, &note, BPF_ANY);
+	if (!open_note(key, note.start_ns))
+		bpf_map_update_elem(&signal_timer, &key, &note, BPF_ANY);
 }
 
 static __always_inline void timer_exit(void *timer)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct timer_note *n = bpf_map_lookup_elem(&signal_timer, &tid);
+	__u32 key = note_key();
+	struct timer_note *n = bpf_map_lookup_elem(&signal_timer, &key);
 
 	if (n && n->timer == (__u64)timer)
-		bpf_map_delete_elem(&signal_timer, &tid);
+		bpf_map_delete_elem(&signal_timer, &key);
 }
 
 static __always_inline int in_timer(void)
 {
-	return open_note((__u32)bpf_get_current_pid_tgid(), bpf_ktime_get_ns()) != NULL;
+	return open_note(note_key(), bpf_ktime_get_ns()) != NULL;
 }
 
 /* User space attaches the entry after the exit: an entry whose exit is not attached yet would

@@ -27,6 +27,7 @@ struct Traced {
   std::vector<Expected> expected;
   std::vector<EventRecord> events;  // those that involve signal_known's processes
   unsigned long long lost = 0;
+  unsigned long long missed = 0;  // runs the kernel skipped (recursion_misses)
   bool all_claimed = false;
 };
 
@@ -69,6 +70,7 @@ Traced trace_signal_known(const std::string& hook, bool failed, const std::strin
         (e.integer("errno") != 0 && ours.contains(e.integer("pid"))))
       run.events.push_back(std::move(e));
   run.lost = live.lost();
+  run.missed = live.missed();
   run.all_claimed = live.all_claimed();
   std::remove(expected.c_str());
   rmdir(dir.c_str());
@@ -99,7 +101,8 @@ void expect_exactly(const Traced& run, const std::vector<Expected>& want, bool t
       }
     }
     if (!got) {
-      ADD_FAILURE() << "no event for this signal";
+      ADD_FAILURE() << "no event for this signal (" << run.events.size() << " events, "
+                    << run.lost << " lost, " << run.missed << " runs missed)";
       continue;
     }
     if (x.sender_tid) {
