@@ -40,12 +40,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int verbosity = 0;
   app.add_flag("-v,--verbose", verbosity, "More output: -v shows libbpf warnings, -vv everything");
-  app.footer("Examples:\n  kscope doctor\n  kscope trace exec --failed\n  kscope trace open --path /etc");
+  app.footer("Examples:\n  kscope doctor\n  kscope trace exec --failed\n  kscope trace open --path /etc\n  kscope flows");
   app.failure_message(cli::failure_message);
 
   cli::Command run;
   cli::add_doctor(app, run);
   cli::add_trace(app, run);
+  cli::add_flows(app, run);
 
   try {
     app.parse(argc, argv);

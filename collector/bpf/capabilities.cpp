@@ -28,4 +28,17 @@ Result<void> require_tracing_privileges(const Capabilities& caps) {
               1 /* EPERM */);
 }
 
+Result<void> require_network_privileges(const Capabilities& caps) {
+  if (caps.has(CAP_SYS_ADMIN)) return {};
+  if (caps.has(CAP_BPF) && caps.has(CAP_NET_ADMIN)) return {};
+  const char* missing = !caps.has(CAP_BPF) && !caps.has(CAP_NET_ADMIN) ? "CAP_BPF and CAP_NET_ADMIN"
+                        : !caps.has(CAP_BPF)                           ? "CAP_BPF"
+                                                                       : "CAP_NET_ADMIN";
+  return fail(std::string("missing privileges: counting flows needs ") + missing +
+                  " (or CAP_SYS_ADMIN)",
+              "run as root (sudo kscope flows ...), or: setcap cap_bpf,cap_net_admin+ep "
+              "$(which kscope)",
+              1 /* EPERM */);
+}
+
 }  // namespace kscope

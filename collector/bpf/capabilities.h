@@ -18,4 +18,7 @@ Capabilities current_capabilities();
 // the missing capability.
 Result<void> require_tracing_privileges(const Capabilities& caps = current_capabilities());
 
+// Counting packets (TC and cgroup hooks) needs CAP_BPF + CAP_NET_ADMIN, or CAP_SYS_ADMIN.
+Result<void> require_network_privileges(const Capabilities& caps = current_capabilities());
+
 }  // namespace kscope

@@ -2,6 +2,7 @@
 
 #include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 
 #include <cerrno>
@@ -62,6 +63,22 @@ Result<std::string> cgroup2_mount() {
   if (auto dir = mount_of("cgroup2")) return *dir;
   return fail("no cgroup2 file system is mounted",
               "mount it: mount -t cgroup2 none /sys/fs/cgroup/unified");
+}
+
+Result<std::string> ensure_cgroup2() {
+  if (auto dir = mount_of("cgroup2")) return *dir;
+  const char* dir = "/run/kscope/cgroup2";
+  ::mkdir("/run/kscope", 0755);
+  ::mkdir(dir, 0755);
+  if (::mount("none", dir, "cgroup2", 0, nullptr) != 0) {
+    int err = errno;
+    auto e = fail_errno(std::string("no cgroup2 is mounted and mounting it at ") + dir + " failed",
+                        err);
+    e.error().hint = "mount it as root: mount -t cgroup2 none /sys/fs/cgroup/unified";
+    return e;
+  }
+  log::info("mounted cgroup2 at {} (the cgroup hooks attach there)", dir);
+  return std::string(dir);
 }
 
 }  // namespace kscope

@@ -23,4 +23,8 @@ Result<std::string> bpffs_mount();
 // Where cgroup2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid systems).
 Result<std::string> cgroup2_mount();
 
+// cgroup2_mount(), or when none is visible (`ip netns exec` remounts /sys without it), a
+// cgroup2 mounted at /run/kscope/cgroup2 (the same hierarchy; it stays for the next run).
+Result<std::string> ensure_cgroup2();
+
 }  // namespace kscope

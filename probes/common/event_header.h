@@ -32,6 +32,7 @@ enum ks_event_type {
 	KS_EVENT_LISTEN = 14,
 	KS_EVENT_DNS = 15,
 	KS_EVENT_DROP = 16,
+	KS_EVENT_FLOW_END = 17, /* a FIN or RST passed: flows wants a sweep soon */
 	/* Aggregating tools: snapshots user space reads from the probe's maps and feeds through
 	 * the same pipeline as ring buffer records (so --record/--replay work for them too). */
 	KS_EVENT_RUNQLAT = 32,
@@ -43,6 +44,7 @@ enum ks_event_type {
 	KS_EVENT_DROP_COUNT = 38,
 	KS_EVENT_PROFILE = 39,
 	KS_EVENT_SYSLAT = 40,
+	KS_EVENT_FLOW = 41, /* one flow record of `kscope flows` */
 	/* Several records of one CPU in one ring buffer record, after a header of this type
 	 * (common/stage.bpf.h); user space splits it, so no sink or record file sees it. */
 	KS_EVENT_BATCH = 63,

@@ -13,7 +13,7 @@ import pathlib
 import re
 import sys
 
-LAYERS = ["base", "bpf", "model", "symbolize", "filter", "render", "sources", "pipeline", "registry",
+LAYERS = ["base", "bpf", "model", "symbolize", "filter", "render", "sources", "pipeline", "flows", "registry",
           "tools", "doctor"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')

@@ -1,0 +1,42 @@
+// Which flow records pass, combined as `hubble observe` combines its filters: a record passes
+// when it matches any allow filter (or there is none) and no deny filter. Within one filter
+// every kind given must match (AND); the values of one kind are alternatives (OR).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "flows/flow_record.h"
+
+namespace kscope::flows {
+
+struct Cidr {
+  IpAddr net;          // its host bits zero
+  unsigned prefix = 0;  // 0..32 or 0..128
+  bool contains(const IpAddr& a) const;
+};
+
+// "10.0.0.0/8", "fd00::/64", or an address alone (a /32 or /128). The error says why not.
+Result<Cidr> parse_cidr(std::string_view text);
+
+struct FlowFilter {
+  std::vector<Cidr> ips;         // source or destination
+  std::vector<uint16_t> ports;   // source or destination (TCP and UDP)
+  std::vector<uint8_t> protocols;
+  std::vector<uint32_t> pids;    // the owner's process id
+  std::vector<std::string> comms;
+  bool empty() const {
+    return ips.empty() && ports.empty() && protocols.empty() && pids.empty() && comms.empty();
+  }
+  bool matches(const FlowRecord& r) const;
+};
+
+struct FlowFilters {
+  std::vector<FlowFilter> allow;
+  std::vector<FlowFilter> deny;
+  bool passes(const FlowRecord& r) const;
+};
+
+}  // namespace kscope::flows
