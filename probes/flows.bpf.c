@@ -301,9 +301,16 @@ static __always_inline void count(struct __sk_buff *skb, __u32 l3, __u8 point, _
 		from_socket(skb, sk, &late);
 		if (late.flags & KS_FLOW_OWNER_KNOWN)
 			c->owner = late.owner;
-		c->srtt_us = late.srtt_us;
-		c->total_retrans = late.total_retrans;
 		c->flags |= late.flags;
+	}
+	if (sk) {
+		/* The latest RTT and retransmits: the first packet (a SYN) has neither yet. */
+		struct bpf_tcp_sock *tp = bpf_tcp_sock(sk);
+
+		if (tp) {
+			c->srtt_us = tp->srtt_us >> 3;
+			c->total_retrans = tp->total_retrans;
+		}
 	}
 counted:
 	if (p.tcp_flags & (KS_TCP_FIN | KS_TCP_RST))
