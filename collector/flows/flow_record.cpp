@@ -163,6 +163,21 @@ bool FlowKeyEq::operator()(const ks_flow_key& a, const ks_flow_key& b) const {
   return std::memcmp(&a, &b, sizeof(a)) == 0;
 }
 
+ks_flow_key flow_key(const IpAddr& saddr, uint16_t sport, const IpAddr& daddr, uint16_t dport,
+                     uint8_t proto, uint8_t direction, uint8_t point, uint32_t ifindex) {
+  ks_flow_key k{};
+  std::memcpy(k.saddr, saddr.bytes.data(), sizeof(k.saddr));
+  std::memcpy(k.daddr, daddr.bytes.data(), sizeof(k.daddr));
+  k.family = saddr.family;
+  k.sport = sport;
+  k.dport = dport;
+  k.proto = proto;
+  k.direction = direction;
+  k.point = point;
+  k.ifindex = ifindex;
+  return k;
+}
+
 ks_flow_key reverse_key(const ks_flow_key& k) {
   ks_flow_key r = k;
   std::memcpy(r.saddr, k.daddr, sizeof(r.saddr));

@@ -32,6 +32,10 @@ struct FlowKeyEq {
   bool operator()(const ks_flow_key& a, const ks_flow_key& b) const;
 };
 
+// The key of a flow from its parts (ICMP: type << 8 | code as dport).
+ks_flow_key flow_key(const IpAddr& saddr, uint16_t sport, const IpAddr& daddr, uint16_t dport,
+                     uint8_t proto, uint8_t direction, uint8_t point, uint32_t ifindex);
+
 // The key of the same conversation's other direction at the same observation point:
 // addresses and ports swapped, direction flipped; ICMP echo request and reply swapped.
 ks_flow_key reverse_key(const ks_flow_key& k);

@@ -322,11 +322,13 @@ int main(int argc, char **argv)
 	}
 	if (pipe(ready))
 		return 2;
-	/* udp_many's N sockets at once. */
+	/* udp_many's N sockets at once: root may raise the hard limit too. */
 	struct rlimit files;
 
-	if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-		files.rlim_cur = files.rlim_max;
+	if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < (rlim_t)n + 64) {
+		files.rlim_cur = (rlim_t)n + 64;
+		if (files.rlim_max < files.rlim_cur)
+			files.rlim_max = files.rlim_cur;
 		setrlimit(RLIMIT_NOFILE, &files);
 	}
 	s = fork();
