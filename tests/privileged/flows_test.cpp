@@ -84,8 +84,19 @@ bool quiet(NetnsPair& net, bool ipv6) {
   std::string v6b = "fd00:231::" + net.addr_b.substr(net.addr_b.rfind('.') + 1) + ":2";
   net_v6_a = v6a;
   net_v6_b = v6b;
-  return !mac_a.empty() && !mac_b.empty() && one(net.a, net.addr_b, v6b, v6a, mac_b) &&
-         one(net.b, net.addr_a, v6a, v6b, mac_a);
+  if (mac_a.empty() || mac_b.empty() || !one(net.a, net.addr_b, v6b, v6a, mac_b) ||
+      !one(net.b, net.addr_a, v6a, v6b, mac_a))
+    return false;
+  // With IPv6 on, the kernel reports its multicast groups (MLD) a few times after the link
+  // and each address came up, up to a second apart: wait until a's veth0 has sent nothing
+  // for 1.2 s, so that none falls between a test's counters and its probe.
+  for (int quiet_ms = 0, waited = 0; ipv6 && quiet_ms < 1200 && waited < 6000;
+       quiet_ms += 100, waited += 100) {
+    uint64_t sent = counters(net.a).tx_packets;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (counters(net.a).tx_packets != sent) quiet_ms = -100;
+  }
+  return true;
 }
 
 // Runs f with this thread in namespace `ns`.
