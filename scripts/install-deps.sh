@@ -22,8 +22,8 @@ packages=(
   clang-19 libclang-rt-19-dev
   # the vm tier: QEMU, and what its initramfs is made of
   qemu-system-x86 busybox-static cpio
-  # benchmarks: the peers kscope is measured against
-  libbpf-tools bpftrace
+  # benchmarks: the peers kscope is measured against, and bench/flows.sh's traffic
+  libbpf-tools bpftrace softflowd iperf3
 )
 
 missing=()

@@ -301,6 +301,60 @@ TEST_F(Flows, TcpBothDirectionsExactAgainstTheInterfaceCounters) {
   EXPECT_EQ(a->probe->lost_notifications(), 0u);
 }
 
+// The cgroup hooks (the root cgroup: every local socket, in every namespace) count what the
+// sockets send and receive: the same packets and bytes as TC on the client's veth end.
+TEST_F(Flows, CgroupHooksCountWhatTheSocketsSendAndReceive) {
+  ASSERT_TRUE(quiet(net, false));
+  auto a = attach(net.a);
+  ASSERT_TRUE(a);
+  auto cg = std::make_unique<Point>();
+  auto probe = FlowProbe::open({});
+  ASSERT_TRUE(probe) << probe.error().message;
+  cg->probe = std::move(*probe);
+  Known known = run_known(net, "tcp", net.addr_b, net.addr_a, 7050, 50000, 20000);
+  ASSERT_EQ(known.status, 0);
+  a->finish();
+  cg->finish();
+  int if_a = ifindex_in(net.a);
+  auto tc = by_flow(a->records);
+  auto up = key_of(net.addr_a, 7051, net.addr_b, 7050, kTcp, KS_FLOW_EGRESS, if_a);
+  auto down = key_of(net.addr_b, 7050, net.addr_a, 7051, kTcp, KS_FLOW_INGRESS, if_a);
+  ASSERT_TRUE(tc.contains(k(up)) && tc.contains(k(down)));
+  // At the cgroup hooks: the client's socket sends `up` and receives `down`, the server's
+  // the other way round; keyed without the interface (the cgroup hook's skb has its own).
+  std::map<std::pair<uint8_t, uint16_t>, Sum> seen;  // (direction, sport) -> sums
+  for (const auto& r : cg->records) {
+    if (r.overflow() || r.key.proto != kTcp) continue;
+    IpAddr s = parse_ip(net.addr_a), d = parse_ip(net.addr_b);
+    bool ours = (!std::memcmp(r.key.saddr, s.bytes.data(), 4) && !std::memcmp(r.key.daddr, d.bytes.data(), 4)) ||
+                (!std::memcmp(r.key.saddr, d.bytes.data(), 4) && !std::memcmp(r.key.daddr, s.bytes.data(), 4));
+    if (!ours) continue;
+    EXPECT_EQ(r.key.point, KS_FLOW_POINT_CGROUP);
+    Sum& sum = seen[{r.key.direction, r.key.sport}];
+    sum.packets += r.packets;
+    sum.bytes += r.bytes;
+    if (!sum.first) sum.first = &r;
+  }
+  const Sum& client_out = seen[{KS_FLOW_EGRESS, 7051}];
+  const Sum& client_in = seen[{KS_FLOW_INGRESS, 7050}];
+  const Sum& server_in = seen[{KS_FLOW_INGRESS, 7051}];
+  const Sum& server_out = seen[{KS_FLOW_EGRESS, 7050}];
+  EXPECT_EQ(client_out.packets, tc[k(up)].packets);
+  EXPECT_EQ(client_out.bytes, tc[k(up)].bytes);
+  EXPECT_EQ(server_in.packets, tc[k(up)].packets);
+  EXPECT_EQ(server_in.bytes, tc[k(up)].bytes);
+  EXPECT_EQ(client_in.packets, tc[k(down)].packets);
+  EXPECT_EQ(client_in.bytes, tc[k(down)].bytes);
+  EXPECT_EQ(server_out.packets, tc[k(down)].packets);
+  EXPECT_EQ(server_out.bytes, tc[k(down)].bytes);
+  ASSERT_TRUE(client_out.first && server_out.first);
+  EXPECT_EQ(int64_t{client_out.first->owner.tgid}, known.client);
+  EXPECT_EQ(comm(*client_out.first), "fk_client");
+  EXPECT_EQ(int64_t{server_out.first->owner.tgid}, known.server);
+  EXPECT_EQ(comm(*server_out.first), "fk_server");
+  EXPECT_NE(client_out.first->socket_cookie, 0u);
+}
+
 TEST_F(Flows, ResetEndsTheFlowWithRst) {
   ASSERT_TRUE(quiet(net, false));
   auto a = attach(net.a);
