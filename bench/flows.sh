@@ -3,22 +3,24 @@
 # this script makes (and removes): iperf3 TCP and 64-byte UDP from namespace a to b,
 # untraced, with `kscope flows` on a's veth end, and with softflowd (libpcap) doing the same
 # accounting on the same interface, interleaved REPS times. Per case: throughput or packets
-# per second as a ratio of untraced, the accounting side's CPU seconds per million packets
-# (kscope: its process plus its BPF programs' run time from kernel.bpf_stats_enabled;
-# softflowd: its process, which libpcap's copies into its ring also cost in the kernel), and
-# kscope's bytes and packets against the interface's own counters. Then a flow-churn run:
+# per second as a ratio of untraced (medians; kernel.bpf_stats_enabled off, since its clock
+# reads slow every BPF program down), the accounting side's CPU seconds per million packets
+# out of the interface (kscope: its process plus its BPF programs' run time, from a run of
+# its own with bpf_stats on; softflowd: its process, while libpcap's copies into its ring
+# also cost in the kernel), and kscope's bytes and packets against the interface's own
+# counters. Then a flow-churn run:
 # CHURN concurrent UDP flows from distinct ports, every one of which must come back.
 #
 #   sudo bench/flows.sh [-r REPS] [-s SECONDS]
 #
-# Environment: REPS (3), SECONDS_PER_RUN (5), CHURN (30000), KSCOPE, BUILD_DIR, RT_PRIO.
+# Environment: REPS (3), SECONDS_PER_RUN (5), CHURN (15000), KSCOPE, BUILD_DIR, RT_PRIO.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 REPS=${REPS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
-CHURN=${CHURN:-30000}
+CHURN=${CHURN:-15000}
 while getopts "r:s:h" opt; do
   case $opt in
     r) REPS=$OPTARG ;;
@@ -35,7 +37,6 @@ NS_A=ksbench$$a
 NS_B=ksbench$$b
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 ON_EXIT="ip netns pids $NS_B 2>/dev/null | xargs -r kill; ip netns del $NS_A 2>/dev/null; ip netns del $NS_B 2>/dev/null; sysctl -q kernel.bpf_stats_enabled=$STATS_WAS"
-sysctl -q kernel.bpf_stats_enabled=1
 cp -- "$BUILD_DIR/tests/testprogs/flow_known" "$TMP/bin/"
 
 ip netns add "$NS_A"
@@ -71,19 +72,20 @@ iperf() {
   ip netns exec "$NS_A" "${RT[@]}" iperf3 "${args[@]}" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)["end"]
-if "sum_received" in r:
+if sys.argv[1] == "tcp":
     print("%.0f" % r["sum_received"]["bits_per_second"])
-else:
+else:  # the datagrams the server received, per second
     s = r["sum"]
-    print("%.0f" % ((s["packets"] - s["lost_packets"]) / s["seconds"]))'
+    print("%.0f" % ((s["packets"] - s["lost_packets"]) / s["seconds"]))' "$1"
 }
 
 RESULTS=$TMP/results.tsv
 : >"$RESULTS"
-run_case() {  # ACCOUNTANT KIND
+run_case() {  # ACCOUNTANT KIND (kscope_cpu: kscope with bpf_stats on, for its CPU)
   local who=$1 kind=$2 pid="" before after rate cpu="" bpf0 bpf1 extra=""
+  sysctl -q kernel.bpf_stats_enabled=$([[ $who == kscope_cpu ]] && echo 1 || echo 0)
   case $who in
-    kscope)
+    kscope | kscope_cpu)
       ip netns exec "$NS_A" "${RT[@]}" "$KSCOPE" -v flows -I veth0 -o json >"$TMP/flows.json" 2>"$TMP/flows.err" &
       pid=$!
       for _ in $(seq 1 50); do grep -q "counting at" "$TMP/flows.err" 2>/dev/null && break; sleep 0.1; done
@@ -104,14 +106,14 @@ run_case() {  # ACCOUNTANT KIND
     if [[ $who == softflowd ]]; then
       extra=$(softflowctl -c "$TMP/sf.ctl" statistics 2>/dev/null | tr '\n' ' ' | tr -s ' ')
     fi
-    kill -INT "$pid"
+    kill -TERM "$pid"  # both stop on it (softflowd ignores SIGINT)
     wait "$pid" || true
   fi
   read -r p0 b0 <<<"$before"
   read -r p1 b1 <<<"$after"
   local packets=$((p1 - p0)) ip_bytes=$((b1 - b0 - 14 * (p1 - p0)))
   local counted="" 
-  if [[ $who == kscope ]]; then
+  if [[ $who == kscope* ]]; then
     counted=$(python3 -c '
 import json, sys
 p = b = 0
@@ -128,7 +130,7 @@ print(p, b)' "$TMP/flows.json")
 
 for rep in $(seq 1 "$REPS"); do
   for kind in tcp udp; do
-    for who in untraced kscope softflowd; do
+    for who in untraced kscope kscope_cpu softflowd; do
       run_case "$who" "$kind"
     done
   done
@@ -169,12 +171,12 @@ for kind, unit in (("tcp", "Gbit/s"), ("udp", "kpps")):
         cells.append(f"{rate / scale:.2f} {unit} ({rate / base:.1%})")
     print(f"| {kind.upper()} {'64 B ' if kind == 'udp' else ''}rate | " + " | ".join(cells) + " |")
     cpu = []
-    for who in ("kscope", "softflowd"):
+    for who in ("kscope_cpu", "softflowd"):
         per = [r[3] / (r[1] / 1e6) for r in rows[(who, kind)] if r[1]]
         cpu.append(f"{statistics.median(per):.3f} s")
     print(f"| {kind.upper()} CPU per million packets | - | {cpu[0]} | {cpu[1]} |")
     exact = []
-    for r in rows[("kscope", kind)]:
+    for r in rows[("kscope", kind)] + rows[("kscope_cpu", kind)]:
         p, b = map(int, r[4].split())
         exact.append(f"{p}/{r[1]} packets, {b}/{r[2]} bytes")
     print(f"| {kind.upper()} kscope against the interface | - | " + "; ".join(exact) + " | - |")

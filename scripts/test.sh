@@ -3,7 +3,7 @@
 # and vm (the privileged tier again inside QEMU on Debian's 6.1 kernels). Then rebuilds with
 # clang-19, AddressSanitizer, UndefinedBehaviorSanitizer and libFuzzer's instrumentation, runs
 # the unit and privileged tiers again under the sanitizers, and runs each libFuzzer target
-# for KSCOPE_FUZZ_SECONDS (default 20). The README's test command, and the only thing .ci/run
+# for KSCOPE_FUZZ_SECONDS (default 10). The README's test command, and the only thing .ci/run
 # calls. KSCOPE_SKIP_SANITIZERS=1 leaves the second build out; KSCOPE_SKIP_FUZZ=1 the fuzz
 # targets' runs.
 set -euo pipefail
@@ -21,7 +21,7 @@ cmake --build build -j"$jobs"
 if [ "${KSCOPE_SKIP_SANITIZERS:-0}" != 1 ]; then
   cmake -S . -B build-san -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKSCOPE_TESTS=ON -DKSCOPE_FUZZ=ON \
     -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
-    -DKSCOPE_FUZZ_SECONDS="${KSCOPE_FUZZ_SECONDS:-20}"
+    -DKSCOPE_FUZZ_SECONDS="${KSCOPE_FUZZ_SECONDS:-10}"
   cmake --build build-san -j"$jobs"
   labels='unit|privileged|fuzz'
   [ "${KSCOPE_SKIP_FUZZ:-0}" != 1 ] || labels='unit|privileged'

@@ -326,10 +326,14 @@ int main(int argc, char **argv)
 	struct rlimit files;
 
 	if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < (rlim_t)n + 64) {
-		files.rlim_cur = (rlim_t)n + 64;
-		if (files.rlim_max < files.rlim_cur)
-			files.rlim_max = files.rlim_cur;
-		setrlimit(RLIMIT_NOFILE, &files);
+		struct rlimit want = {(rlim_t)n + 64, (rlim_t)n + 64};
+
+		if (want.rlim_max < files.rlim_max)
+			want.rlim_max = files.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) != 0) { /* no CAP_SYS_RESOURCE: up to the hard limit */
+			files.rlim_cur = files.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &files);
+		}
 	}
 	s = fork();
 	if (s == 0) {
