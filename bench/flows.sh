@@ -88,11 +88,13 @@ run_case() {  # ACCOUNTANT KIND (kscope_cpu: kscope with bpf_stats on, for its C
     kscope | kscope_cpu)
       ip netns exec "$NS_A" "${RT[@]}" "$KSCOPE" -v flows -I veth0 -o json >"$TMP/flows.json" 2>"$TMP/flows.err" &
       pid=$!
+      TRACER_PID=$pid
       for _ in $(seq 1 50); do grep -q "counting at" "$TMP/flows.err" 2>/dev/null && break; sleep 0.1; done
       ;;
     softflowd)
       ip netns exec "$NS_A" "${RT[@]}" softflowd -d -i veth0 -n 127.0.0.1:9995 -T full -c "$TMP/sf.ctl" >"$TMP/sf.out" 2>&1 &
       pid=$!
+      TRACER_PID=$pid
       sleep 1
       ;;
   esac
@@ -139,6 +141,7 @@ done
 # Flow churn: CHURN flows at once, each one datagram, all of which must be flow records.
 ip netns exec "$NS_A" "$KSCOPE" -v flows -I veth0 -o json --max-flows $((CHURN * 2)) >"$TMP/churn.json" 2>"$TMP/churn.err" &
 pid=$!
+TRACER_PID=$pid  # bench_cleanup stops it if the churn fails
 for _ in $(seq 1 50); do grep -q "counting at" "$TMP/churn.err" 2>/dev/null && break; sleep 0.1; done
 start=$(date +%s.%N)
 "$TMP/bin/flow_known" "$TMP/roles" udp_many "$NS_B" 10.232.0.2 "$NS_A" 10.232.0.1 20000 "$CHURN" 1

@@ -194,8 +194,7 @@ static __always_inline int parse(struct __sk_buff *skb, __u32 protocol, __u32 l3
 }
 
 /* Whatever the local socket tells: its owner, its cookie, its TCP counters. */
-static __always_inline void from_socket(struct __sk_buff *skb, struct bpf_sock *sk,
-					 struct ks_flow_counts *c)
+static __always_inline void from_socket(struct bpf_sock *sk, struct ks_flow_counts *c)
 {
 	struct ks_flow_owner *o;
 	struct bpf_tcp_sock *tp;
@@ -223,7 +222,6 @@ static __always_inline void add_overflow(__u32 direction, __u64 packets, __u64 b
 	/* Atomic: a softirq's packet may interrupt a process context's on this CPU. */
 	__sync_fetch_and_add(&o->packets, packets);
 	__sync_fetch_and_add(&o->bytes, bytes);
-	__sync_fetch_and_add(&o->inserts_failed, 1);
 }
 
 static __always_inline void notify_end(const struct packet *p, __u64 now)
@@ -279,7 +277,7 @@ static __always_inline void count(struct __sk_buff *skb, __u32 l3, __u8 point, _
 		fresh.tcp_flags = p.tcp_flags;
 		if (sk) {
 			fresh.socket_cookie = bpf_get_socket_cookie(skb);
-			from_socket(skb, sk, &fresh);
+			from_socket(sk, &fresh);
 		}
 		if (!bpf_map_update_elem(table, &p.key, &fresh, BPF_NOEXIST))
 			goto counted;
@@ -298,7 +296,7 @@ static __always_inline void count(struct __sk_buff *skb, __u32 l3, __u8 point, _
 	if (sk && !(c->flags & KS_FLOW_OWNER_KNOWN)) {
 		struct ks_flow_counts late = {};
 
-		from_socket(skb, sk, &late);
+		from_socket(sk, &late);
 		if (late.flags & KS_FLOW_OWNER_KNOWN)
 			c->owner = late.owner;
 		c->flags |= late.flags;

@@ -67,12 +67,11 @@ struct ks_flow_counts {
 	struct ks_flow_owner owner;
 };
 
-/* Packets no table had room for: counted here, per direction, so that the totals stay
- * exact (the overflow record). */
+/* Packets of new flows no table had room for: counted here, per direction, so that the
+ * totals stay exact (the overflow record). */
 struct ks_flow_overflow {
 	__u64 packets;
 	__u64 bytes;
-	__u64 inserts_failed; /* packets of a new flow that found the table full */
 };
 
 /* Sent to the ring buffer when a FIN or RST passes, so that the flow ends promptly. */

@@ -105,7 +105,6 @@ class TcFilter {
       bpf_tc_detach(&hook, &opts);
     });
   }
-  int netns() const { return netns_.get(); }
 
  private:
   TcFilter(int ifindex, bpf_tc_attach_point at) : ifindex_(ifindex), at_(at) {}
@@ -212,11 +211,9 @@ Result<void> LiveFlowProbe::read_overflow(OverflowDelta& delta) {
     for (const auto& c : per_cpu) {
       sum.packets += c.packets;
       sum.bytes += c.bytes;
-      sum.inserts_failed += c.inserts_failed;
     }
     delta.packets[dir] = sum.packets - overflow_seen_[dir].packets;
     delta.bytes[dir] = sum.bytes - overflow_seen_[dir].bytes;
-    delta.inserts_failed[dir] = sum.inserts_failed - overflow_seen_[dir].inserts_failed;
     overflow_seen_[dir] = sum;
   }
   return {};

@@ -1,5 +1,6 @@
 #include "flows/flow_record.h"
 
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <string>
@@ -63,8 +64,8 @@ std::string_view protocol_view(uint8_t proto) {
     case kIcmpv6: return "icmpv6";
     default: break;
   }
-  static const auto* numbers = [] {
-    auto* n = new std::string[256];
+  static const std::array<std::string, 256> numbers = [] {
+    std::array<std::string, 256> n;
     for (int i = 0; i < 256; ++i) n[i] = std::to_string(i);
     return n;
   }();
@@ -111,6 +112,8 @@ const F kFields[] = {
      [](const FlowRecord& r) { return uint_value(r.tcp_flags); }},
     {{"end_reason", "END", 8, FieldType::text},
      [](const FlowRecord& r) { return Value(end_reason_name(r.end)); }},
+    {{"pair_id", "", 0, FieldType::uinteger},
+     [](const FlowRecord& r) { return uint_value(r.overflow() ? 0 : pair_id(r.key)); }},
     {{"sequence", "", 0, FieldType::integer},
      [](const FlowRecord& r) { return int_value(r.sequence); }},
     {{"pid", "PID", 7, FieldType::integer},
@@ -176,6 +179,12 @@ ks_flow_key flow_key(const IpAddr& saddr, uint16_t sport, const IpAddr& daddr, u
   k.point = point;
   k.ifindex = ifindex;
   return k;
+}
+
+uint64_t pair_id(const ks_flow_key& k) {
+  // The egress side's key names the pair: a flow and its reverse hash the same key.
+  ks_flow_key canonical = k.direction == KS_FLOW_EGRESS ? k : reverse_key(k);
+  return FlowKeyHash()(canonical);
 }
 
 ks_flow_key reverse_key(const ks_flow_key& k) {

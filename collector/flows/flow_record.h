@@ -36,6 +36,10 @@ struct FlowKeyEq {
 ks_flow_key flow_key(const IpAddr& saddr, uint16_t sport, const IpAddr& daddr, uint16_t dport,
                      uint8_t proto, uint8_t direction, uint8_t point, uint32_t ifindex);
 
+// The same number for a flow and its reverse, and (but for hash collisions) for no other:
+// the record's pair_id, so that a consumer pairs both directions up.
+uint64_t pair_id(const ks_flow_key& k);
+
 // The key of the same conversation's other direction at the same observation point:
 // addresses and ports swapped, direction flipped; ICMP echo request and reply swapped.
 ks_flow_key reverse_key(const ks_flow_key& k);

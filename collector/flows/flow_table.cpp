@@ -11,7 +11,6 @@ void FlowTable::emit(Entry& e, EndReason why, std::vector<FlowRecord>& out) {
   FlowRecord r = e.pending;
   r.end = why;
   out.push_back(std::move(r));
-  ++records_;
   e.pending.sequence++;
   e.pending.packets = e.pending.bytes = 0;
   e.pending.first_ns = e.pending.last_ns = 0;
@@ -87,7 +86,6 @@ void FlowTable::sweep(std::span<const FlowDelta> deltas, const OverflowDelta& ov
     r.first_ns = r.last_ns = now_ns;
     r.end = EndReason::lack_of_resources;
     out.push_back(std::move(r));
-    ++records_;
   }
 }
 

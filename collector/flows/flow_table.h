@@ -31,7 +31,6 @@ struct FlowDelta {
 struct OverflowDelta {
   uint64_t packets[2] = {0, 0};  // KS_FLOW_INGRESS, KS_FLOW_EGRESS
   uint64_t bytes[2] = {0, 0};
-  uint64_t inserts_failed[2] = {0, 0};
 };
 
 class FlowTable {
@@ -52,8 +51,6 @@ class FlowTable {
   bool ending() const { return ending_ > 0; }
   // The flows now, with what each counted since its last record: for a live top-N view.
   void for_each(const std::function<void(const FlowRecord&)>& f) const;
-  // Totals over every record made so far (overflow included): what the tests compare.
-  uint64_t records() const { return records_; }
 
  private:
   struct Entry {
@@ -70,7 +67,6 @@ class FlowTable {
   std::function<std::string(uint64_t)> container_of_;
   std::unordered_map<ks_flow_key, Entry, FlowKeyHash, FlowKeyEq> flows_;
   size_t ending_ = 0;
-  uint64_t records_ = 0;
 };
 
 }  // namespace kscope::flows

@@ -259,6 +259,7 @@ TEST_F(Flows, TcpBothDirectionsExactAgainstTheInterfaceCounters) {
   auto up = key_of(net.addr_a, 7001, net.addr_b, 7000, kTcp, KS_FLOW_EGRESS, if_a);
   auto down = key_of(net.addr_b, 7000, net.addr_a, 7001, kTcp, KS_FLOW_INGRESS, if_a);
   EXPECT_TRUE(FlowKeyEq()(reverse_key(up), down));
+  EXPECT_EQ(pair_id(up), pair_id(down));
   auto flows = by_flow(a->records);
   ASSERT_EQ(flows.size(), 2u);
   ASSERT_TRUE(flows.contains(k(up)) && flows.contains(k(down)));

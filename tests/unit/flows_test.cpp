@@ -108,7 +108,6 @@ TEST(FlowTable, OverflowRecordPerDirection) {
   OverflowDelta o;
   o.packets[KS_FLOW_EGRESS] = 436;
   o.bytes[KS_FLOW_EGRESS] = 436 * 38;
-  o.inserts_failed[KS_FLOW_EGRESS] = 436;
   t.sweep({}, o, KS_FLOW_POINT_CGROUP, 5 * kSec, out);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_TRUE(out[0].overflow());
@@ -151,6 +150,9 @@ TEST(FlowKey, ReverseSwapsEndsAndEchoTypes) {
   EXPECT_EQ(reverse_key(echo6).dport, 129 << 8);
   auto unreachable = key("10.0.0.1", 0, "10.0.0.2", 3 << 8 | 3, 1);
   EXPECT_EQ(reverse_key(unreachable).dport, 3 << 8 | 3);
+  EXPECT_EQ(pair_id(k), pair_id(r));
+  EXPECT_EQ(pair_id(echo), pair_id(reverse_key(echo)));
+  EXPECT_NE(pair_id(k), pair_id(key("10.0.0.1", 1001, "10.0.0.2", 80)));
 }
 
 FlowRecord record(const char* s, uint16_t sport, const char* d, uint16_t dport, uint8_t proto,
