@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds kscope, and runs every test tier: unit, privileged, e2e,
-# and vm (the privileged tier again inside QEMU on Debian's 6.1 kernels). Then rebuilds with
-# clang-19, AddressSanitizer, UndefinedBehaviorSanitizer and libFuzzer's instrumentation, runs
-# the unit and privileged tiers again under the sanitizers, and runs each libFuzzer target
-# for KSCOPE_FUZZ_SECONDS (default 10). The README's test command, and the only thing .ci/run
+# and vm (the privileged tier again inside QEMU on Debian's 6.1 kernels). Meanwhile builds
+# again with clang-19, AddressSanitizer, UndefinedBehaviorSanitizer and libFuzzer's
+# instrumentation; then runs the unit and privileged tiers under the sanitizers, and each
+# libFuzzer target for KSCOPE_FUZZ_SECONDS (default 10). The README's test command, and the only thing .ci/run
 # calls. KSCOPE_SKIP_SANITIZERS=1 leaves the second build out; KSCOPE_SKIP_FUZZ=1 the fuzz
 # targets' runs.
 set -euo pipefail
@@ -14,6 +14,20 @@ jobs=$(nproc)
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKSCOPE_TESTS=ON -DKSCOPE_WERROR=ON
 cmake --build build -j"$jobs"
+
+# One clang-19 build instrumented for ASan, UBSan and libFuzzer serves both the sanitizer
+# runs of the unit and privileged tiers and the fuzz targets (two builds took twice the time).
+# It compiles at low priority while the release build's tests run: the vm tier's guests and
+# the privileged tests spend much of their time waiting, and CI has 30 minutes.
+san_pid=
+if [ "${KSCOPE_SKIP_SANITIZERS:-0}" != 1 ]; then
+  mkdir -p build-san
+  (cmake -S . -B build-san -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKSCOPE_TESTS=ON -DKSCOPE_FUZZ=ON      -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19      -DKSCOPE_FUZZ_SECONDS="${KSCOPE_FUZZ_SECONDS:-10}" &&
+   nice -n 15 cmake --build build-san -j"$jobs") >build-san/build.log 2>&1 &
+  san_pid=$!
+  trap 'pkill -P "$san_pid" 2>/dev/null; kill "$san_pid" 2>/dev/null || true' EXIT
+fi
+
 # A test that fails runs once more: on this project's CI machine (a Firecracker VM) no BPF
 # tracing program runs in an interrupt that lands on the VM's init (process_api's tokio
 # threads) though ftrace sees the tracepoint, so an exact count can miss an event the kernel
@@ -21,13 +35,13 @@ cmake --build build -j"$jobs"
 # in a few hundred runs of a test. A failure that repeats still fails.
 (cd build && ctest --output-on-failure --timeout 600 --repeat until-pass:2)
 
-# One clang-19 build instrumented for ASan, UBSan and libFuzzer serves both the sanitizer
-# runs of the unit and privileged tiers and the fuzz targets (two builds took twice the time).
-if [ "${KSCOPE_SKIP_SANITIZERS:-0}" != 1 ]; then
-  cmake -S . -B build-san -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKSCOPE_TESTS=ON -DKSCOPE_FUZZ=ON \
-    -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
-    -DKSCOPE_FUZZ_SECONDS="${KSCOPE_FUZZ_SECONDS:-10}"
-  cmake --build build-san -j"$jobs"
+if [ -n "$san_pid" ]; then
+  if ! wait "$san_pid"; then
+    cat build-san/build.log
+    echo "test.sh: the sanitizer build failed (its log is above)" >&2
+    exit 1
+  fi
+  trap - EXIT
   labels='unit|privileged|fuzz'
   [ "${KSCOPE_SKIP_FUZZ:-0}" != 1 ] || labels='unit|privileged'
   (cd build-san && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
