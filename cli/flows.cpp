@@ -227,6 +227,12 @@ void add_flows(CLI::App& app, Command& run) {
       "flows", "IP flows counted exactly in the kernel, with the process behind each socket");
   cmd->add_option("-I,--interface", f->probe.interface,
                   "Count at TC ingress/egress of this interface (this network namespace)");
+  cmd->add_option_function<std::string>(
+         "--tc-attach",
+         [f](const std::string& v) { f->probe.tc_attach = v == "tcx" ? TcAttach::tcx : TcAttach::clsact; },
+         "With --interface: tcx (links, Linux 6.6) or clsact (cls_bpf filters); default: tcx "
+         "where the kernel has it, else clsact")
+      ->check(CLI::IsMember({"tcx", "clsact"}));
   cmd->add_option("--cgroup", f->probe.cgroup,
                   "Count at this cgroup's cgroup_skb hooks (default: the root, every socket)");
   cmd->add_option("--max-flows", f->probe.max_flows,

@@ -127,11 +127,35 @@ struct packet {
 	__u64 tcp_flags;
 };
 
+/* The packet's linear part, read once from the context. */
+struct linear {
+	void *data;
+	void *end;
+};
+
+static __always_inline struct linear linear_of(struct __sk_buff *skb)
+{
+	return (struct linear){(void *)(long)skb->data, (void *)(long)skb->data_end};
+}
+
+/* size bytes at off: straight from the linear part where they are in it (no helper call:
+ * this runs for every packet), else copied by bpf_skb_load_bytes() (paged data). off is
+ * bounded for the verifier: headers never start past the first 128 bytes. */
+static __always_inline int load(struct __sk_buff *skb, const struct linear *l, __u32 off,
+				void *to, __u32 size)
+{
+	if (off <= 128 && l->data + off + size <= l->end) {
+		__builtin_memcpy(to, l->data + off, size);
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, off, to, size);
+}
+
 /* 0 when the packet is IPv4 or IPv6 and its headers could be read. l3 is where the IP
  * header starts. A later fragment and a transport header after IPv6 extension headers
  * count under their protocol with ports 0. */
-static __always_inline int parse(struct __sk_buff *skb, __u32 protocol, __u32 l3,
-				 struct packet *p)
+static __always_inline int parse(struct __sk_buff *skb, const struct linear *l, __u32 protocol,
+				 __u32 l3, struct packet *p)
 {
 	__u32 l4;
 	__u8 frag = 0;
@@ -139,7 +163,7 @@ static __always_inline int parse(struct __sk_buff *skb, __u32 protocol, __u32 l3
 	if (protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr ip;
 
-		if (bpf_skb_load_bytes(skb, l3, &ip, sizeof(ip)) || ip.ihl < 5)
+		if (load(skb, l, l3, &ip, sizeof(ip)) || ip.ihl < 5)
 			return -1;
 		p->key.family = 4;
 		p->key.proto = ip.protocol;
@@ -152,7 +176,7 @@ static __always_inline int parse(struct __sk_buff *skb, __u32 protocol, __u32 l3
 	} else if (protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
 
-		if (bpf_skb_load_bytes(skb, l3, &ip6, sizeof(ip6)))
+		if (load(skb, l, l3, &ip6, sizeof(ip6)))
 			return -1;
 		p->key.family = 6;
 		p->key.proto = ip6.nexthdr;
@@ -169,7 +193,7 @@ static __always_inline int parse(struct __sk_buff *skb, __u32 protocol, __u32 l3
 	if (p->key.proto == IPPROTO_TCP) {
 		struct tcphdr th;
 
-		if (bpf_skb_load_bytes(skb, l4, &th, sizeof(th)))
+		if (load(skb, l, l4, &th, sizeof(th)))
 			return 0;
 		p->key.sport = bpf_ntohs(th.source);
 		p->key.dport = bpf_ntohs(th.dest);
@@ -178,7 +202,7 @@ static __always_inline int parse(struct __sk_buff *skb, __u32 protocol, __u32 l3
 	} else if (p->key.proto == IPPROTO_UDP) {
 		struct udphdr uh;
 
-		if (bpf_skb_load_bytes(skb, l4, &uh, sizeof(uh)))
+		if (load(skb, l, l4, &uh, sizeof(uh)))
 			return 0;
 		p->key.sport = bpf_ntohs(uh.source);
 		p->key.dport = bpf_ntohs(uh.dest);
@@ -186,7 +210,7 @@ static __always_inline int parse(struct __sk_buff *skb, __u32 protocol, __u32 l3
 	} else if (p->key.proto == IPPROTO_ICMP || p->key.proto == KS_IPPROTO_ICMPV6) {
 		__u8 tc[2];
 
-		if (bpf_skb_load_bytes(skb, l4, tc, sizeof(tc)))
+		if (load(skb, l, l4, tc, sizeof(tc)))
 			return 0;
 		p->key.dport = (__u16)tc[0] << 8 | tc[1];
 	}
@@ -240,20 +264,20 @@ static __always_inline void notify_end(const struct packet *p, __u64 now)
 
 /* Counts the packet; sk is its local socket where the hook knows it (NULL: none or not
  * known). Returns nothing: the hooks always let the packet pass. */
-static __always_inline void count(struct __sk_buff *skb, __u32 l3, __u8 point, __u8 direction,
-				  struct bpf_sock *sk)
+static __always_inline void count(struct __sk_buff *skb, const struct linear *l, __u32 l3,
+				  __u8 point, __u8 direction, struct bpf_sock *sk)
 {
 	/* The context's fields read first, each once: the verifier refuses a load through a
 	 * context pointer the compiler moved. */
 	__u32 protocol = skb->protocol, ifindex = skb->ifindex, segs = skb->gso_segs;
 	__u32 len = skb->len;
 	struct packet p = {};
-	struct ks_flow_counts *c, fresh = {};
+	struct ks_flow_counts *c;
 	__u32 zero = 0;
 	__u64 packets = 1, bytes, now;
 	void *table;
 
-	if (parse(skb, protocol, l3, &p))
+	if (parse(skb, l, protocol, l3, &p))
 		return;
 	p.key.point = point;
 	p.key.direction = direction;
@@ -270,6 +294,8 @@ static __always_inline void count(struct __sk_buff *skb, __u32 l3, __u8 point, _
 		return;
 	c = bpf_map_lookup_elem(table, &p.key);
 	if (!c) {
+		struct ks_flow_counts fresh = {};
+
 		fresh.packets = packets;
 		fresh.bytes = bytes;
 		fresh.first_ns = now;
@@ -301,7 +327,7 @@ static __always_inline void count(struct __sk_buff *skb, __u32 l3, __u8 point, _
 			c->owner = late.owner;
 		c->flags |= late.flags;
 	}
-	if (sk) {
+	if (sk && p.key.proto == IPPROTO_TCP) {
 		/* The latest RTT and retransmits: the first packet (a SYN) has neither yet. */
 		struct bpf_tcp_sock *tp = bpf_tcp_sock(sk);
 
@@ -317,11 +343,11 @@ counted:
 
 /* TC: the packet starts at its link-layer header, ETH_HLEN long on an Ethernet device (the
  * type in its last two bytes is the skb's protocol), none on an IP device. */
-static __always_inline __u32 tc_l3(struct __sk_buff *skb, __u32 protocol)
+static __always_inline __u32 tc_l3(struct __sk_buff *skb, const struct linear *l, __u32 protocol)
 {
 	__be16 type;
 
-	if (bpf_skb_load_bytes(skb, ETH_HLEN - 2, &type, sizeof(type)) == 0 && type == protocol)
+	if (load(skb, l, ETH_HLEN - 2, &type, sizeof(type)) == 0 && type == protocol)
 		return ETH_HLEN;
 	return 0;
 }
@@ -330,11 +356,12 @@ SEC("tc")
 int flows_tc_egress(struct __sk_buff *skb)
 {
 	__u32 protocol = skb->protocol;
+	struct linear l = linear_of(skb);
 	struct bpf_sock *sk = skb->sk;
 
 	if (sk)
 		sk = bpf_sk_fullsock(sk);
-	count(skb, tc_l3(skb, protocol), KS_FLOW_POINT_TC, KS_FLOW_EGRESS, sk);
+	count(skb, &l, tc_l3(skb, &l, protocol), KS_FLOW_POINT_TC, KS_FLOW_EGRESS, sk);
 	return TC_ACT_UNSPEC; /* let it pass */
 }
 
@@ -343,13 +370,14 @@ SEC("tc")
 int flows_tc_ingress(struct __sk_buff *skb)
 {
 	__u32 protocol = skb->protocol;
-	__u32 l3 = tc_l3(skb, protocol);
+	struct linear l = linear_of(skb);
+	__u32 l3 = tc_l3(skb, &l, protocol);
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk = NULL;
 	struct packet p = {};
 	__u32 size;
 
-	if (parse(skb, protocol, l3, &p) == 0 && (p.key.proto == IPPROTO_TCP || p.key.proto == IPPROTO_UDP) &&
+	if (parse(skb, &l, protocol, l3, &p) == 0 && (p.key.proto == IPPROTO_TCP || p.key.proto == IPPROTO_UDP) &&
 	    (p.key.sport || p.key.dport)) {
 		if (p.key.family == 4) {
 			__builtin_memcpy(&t.ipv4.saddr, p.key.saddr, 4);
@@ -369,7 +397,7 @@ int flows_tc_ingress(struct __sk_buff *skb)
 		else
 			sk = bpf_sk_lookup_udp(skb, &t, size, BPF_F_CURRENT_NETNS, 0);
 	}
-	count(skb, l3, KS_FLOW_POINT_TC, KS_FLOW_INGRESS, sk);
+	count(skb, &l, l3, KS_FLOW_POINT_TC, KS_FLOW_INGRESS, sk);
 	if (sk)
 		bpf_sk_release(sk);
 	return TC_ACT_UNSPEC;
@@ -385,13 +413,17 @@ static __always_inline struct bpf_sock *cgroup_sock(struct __sk_buff *skb)
 SEC("cgroup_skb/egress")
 int flows_cgroup_egress(struct __sk_buff *skb)
 {
-	count(skb, 0, KS_FLOW_POINT_CGROUP, KS_FLOW_EGRESS, cgroup_sock(skb));
+	struct linear l = linear_of(skb);
+
+	count(skb, &l, 0, KS_FLOW_POINT_CGROUP, KS_FLOW_EGRESS, cgroup_sock(skb));
 	return 1; /* let the packet pass */
 }
 
 SEC("cgroup_skb/ingress")
 int flows_cgroup_ingress(struct __sk_buff *skb)
 {
-	count(skb, 0, KS_FLOW_POINT_CGROUP, KS_FLOW_INGRESS, cgroup_sock(skb));
+	struct linear l = linear_of(skb);
+
+	count(skb, &l, 0, KS_FLOW_POINT_CGROUP, KS_FLOW_INGRESS, cgroup_sock(skb));
 	return 1;
 }

@@ -10,7 +10,7 @@
 
 namespace kscope::log {
 
-void append_capture(std::string_view msg);
+bool append_capture(std::string_view msg);
 
 namespace {
 
@@ -34,7 +34,7 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
   if (n < 0) return 0;
   std::unique_ptr<char, decltype(&std::free)> owned(buf, std::free);
   std::string_view msg(buf, n);
-  append_capture(msg);
+  if (append_capture(msg)) return n;  // a quiet capture took it
   // libbpf warnings are often expected (a feature probe that fails on purpose), so they
   // show at -v; its info and debug chatter at -vv.
   Level mapped = level == LIBBPF_WARN ? Level::info : Level::debug;
@@ -47,8 +47,13 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
 }  // namespace
 
 // Nested captures (a feature probe around a skeleton load) each see every message.
-void append_capture(std::string_view msg) {
-  for (LibbpfCapture* c = capture; c; c = c->outer_) c->text_.append(msg);
+bool append_capture(std::string_view msg) {
+  bool quiet = false;
+  for (LibbpfCapture* c = capture; c; c = c->outer_) {
+    c->text_.append(msg);
+    quiet = quiet || c->quiet_;
+  }
+  return quiet;
 }
 
 void set_verbosity(int v) { verbosity = v; }
@@ -71,7 +76,7 @@ void write(Level level, std::string_view msg) {
 
 void install_libbpf_logger() { libbpf_set_print(libbpf_print); }
 
-LibbpfCapture::LibbpfCapture() : outer_(capture) { capture = this; }
+LibbpfCapture::LibbpfCapture(bool quiet) : quiet_(quiet), outer_(capture) { capture = this; }
 LibbpfCapture::~LibbpfCapture() { capture = outer_; }
 
 std::string LibbpfCapture::reason() const {

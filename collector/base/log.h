@@ -22,7 +22,9 @@ void install_libbpf_logger();
 // load or attach can report the kernel's own reason.
 class LibbpfCapture {
  public:
-  LibbpfCapture();
+  // quiet: an expected failure (e.g. asking for a filter that is usually not there) is
+  // collected but not logged.
+  explicit LibbpfCapture(bool quiet = false);
   ~LibbpfCapture();
   LibbpfCapture(const LibbpfCapture&) = delete;
   LibbpfCapture& operator=(const LibbpfCapture&) = delete;
@@ -32,8 +34,9 @@ class LibbpfCapture {
   std::string reason() const;
 
  private:
-  friend void append_capture(std::string_view);
+  friend bool append_capture(std::string_view);
   std::string text_;
+  bool quiet_;
   LibbpfCapture* outer_;
 };
 

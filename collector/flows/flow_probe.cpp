@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 
+#include "base/log.h"
 #include "bpf/map_read.h"
 #include "bpf/ring_buffer.h"
 #include "bpf/mounts.h"
@@ -65,8 +66,39 @@ void in_netns(int ns, F&& f) {
   if (move) setns(here.get(), CLONE_NEWNET);
 }
 
-// One kscope filter on one TC hook of an interface, removed on destruction (in the network
-// namespace it was attached in), with the clsact qdisc when kscope made it.
+const char* hook_word(bpf_tc_attach_point at) {
+  return at == BPF_TC_INGRESS ? "ingress" : "egress";
+}
+
+// A filter with kscope's handle that a killed run left on the clsact qdisc (if there is
+// one: none is made to look) is removed, and the user told.
+void remove_stale_filter(int ifindex, bpf_tc_attach_point at, std::vector<std::string>& notes,
+                         const std::string& ifname) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = at);
+  LIBBPF_OPTS(bpf_tc_opts, old, .handle = kTcHandle, .priority = kTcPriority);
+  log::LibbpfCapture quiet(true);  // no qdisc, or no such filter: the usual case
+  if (bpf_tc_query(&hook, &old) != 0) return;
+  LIBBPF_OPTS(bpf_tc_opts, gone, .handle = kTcHandle, .priority = kTcPriority);
+  bpf_tc_detach(&hook, &gone);
+  notes.push_back(fmt::format("removed the {} filter a killed kscope left on {} (program {})",
+                              hook_word(at), ifname, old.prog_id));
+}
+
+// tcx (Linux 6.6): a BPF link per hook, which the kernel removes when its last descriptor
+// closes, also when the process is killed. Libbpf 1.1 (Debian 12) predates the attach types.
+constexpr auto kTcxIngress = static_cast<bpf_attach_type>(46);  // BPF_TCX_INGRESS
+constexpr auto kTcxEgress = static_cast<bpf_attach_type>(47);   // BPF_TCX_EGRESS
+
+Result<Fd> attach_tcx(int prog_fd, int ifindex, bpf_tc_attach_point at, const std::string& ifname) {
+  int fd = bpf_link_create(prog_fd, ifindex, at == BPF_TC_INGRESS ? kTcxIngress : kTcxEgress,
+                           nullptr);
+  if (fd < 0)
+    return fail_errno(fmt::format("attach a tcx link to {} of {}", hook_word(at), ifname), errno);
+  return Fd(fd);
+}
+
+// One kscope cls_bpf filter on one TC hook of an interface, removed on destruction (in the
+// network namespace it was attached in), with the clsact qdisc when kscope made it.
 class TcFilter {
  public:
   static Result<std::unique_ptr<TcFilter>> attach(int prog_fd, int ifindex, bpf_tc_attach_point at,
@@ -80,20 +112,11 @@ class TcFilter {
     if (err && err != -EEXIST)
       return fail_errno(fmt::format("create the clsact qdisc on {}", ifname), -err);
     if (!err) created_qdisc = true;
-    LIBBPF_OPTS(bpf_tc_opts, old, .handle = kTcHandle, .priority = kTcPriority);
-    if (bpf_tc_query(&hook, &old) == 0) {
-      LIBBPF_OPTS(bpf_tc_opts, gone, .handle = kTcHandle, .priority = kTcPriority);
-      bpf_tc_detach(&hook, &gone);
-      notes.push_back(fmt::format("removed the {} filter a killed kscope left on {} (program {})",
-                                  at == BPF_TC_INGRESS ? "ingress" : "egress", ifname,
-                                  old.prog_id));
-    }
+    remove_stale_filter(ifindex, at, notes, ifname);
     LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .handle = kTcHandle,
                 .priority = kTcPriority);
     if (int e = bpf_tc_attach(&hook, &opts))
-      return fail_errno(fmt::format("attach to TC {} of {}",
-                                    at == BPF_TC_INGRESS ? "ingress" : "egress", ifname),
-                        -e);
+      return fail_errno(fmt::format("attach to TC {} of {}", hook_word(at), ifname), -e);
     f->attached_ = true;
     return f;
   }
@@ -136,7 +159,9 @@ class LiveFlowProbe final : public FlowProbe {
   LiveFlowProbe(Skeleton<flows_bpf> skel, uint8_t point, std::string where)
       : skel_(std::move(skel)), point_(point), where_(std::move(where)) {}
   ~LiveFlowProbe() override {
-    // Detach before the programs go: the TC filters, then the qdisc kscope made.
+    // Detach before the programs go: the tcx links or the TC filters, then the qdisc
+    // kscope made.
+    tcx_.clear();
     tc_.clear();
     qdisc_.reset();
   }
@@ -154,6 +179,7 @@ class LiveFlowProbe final : public FlowProbe {
   uint8_t point_;
   std::string where_;
   std::vector<std::string> notes_;
+  std::vector<Fd> tcx_;
   std::vector<std::unique_ptr<TcFilter>> tc_;
   std::unique_ptr<Qdisc> qdisc_;
   std::vector<Link> links_;
@@ -269,6 +295,9 @@ Result<std::unique_ptr<FlowProbe>> FlowProbe::open(const FlowProbeOptions& o) {
   if (!o.interface.empty() && !o.cgroup.empty())
     return fail("--interface and --cgroup are two observation points: choose one",
                 "run two kscope flows for both");
+  if (o.interface.empty() && o.tc_attach != TcAttach::any)
+    return fail("--tc-attach chooses how TC hooks of an interface are attached",
+                "give --interface too, e.g. -I eth0 --tc-attach clsact");
   if (o.max_flows < 1)
     return fail("--max-flows must be at least 1", "e.g. --max-flows 65536");
   int ifindex = 0;
@@ -298,7 +327,7 @@ Result<std::unique_ptr<FlowProbe>> FlowProbe::open(const FlowProbeOptions& o) {
 
   std::string where;
   uint8_t point = ifindex ? KS_FLOW_POINT_TC : KS_FLOW_POINT_CGROUP;
-  if (ifindex) where = fmt::format("tc {} (ifindex {})", o.interface, ifindex);
+  if (ifindex) where = fmt::format("tc {} (ifindex {}", o.interface, ifindex);
   auto probe = std::make_unique<LiveFlowProbe>(std::move(*skel), point, "");
 
   // The socket hooks on the cgroup counted (the root for TC: every socket's owner).
@@ -322,19 +351,47 @@ Result<std::unique_ptr<FlowProbe>> FlowProbe::open(const FlowProbeOptions& o) {
     auto lock = lock_interface(ifindex, o.interface, netns.get());
     if (!lock) return std::unexpected(lock.error());
     probe->lock_ = std::move(*lock);
-    bool created = false;
-    for (auto [name, at] : {std::pair{"flows_tc_ingress", BPF_TC_INGRESS},
-                            std::pair{"flows_tc_egress", BPF_TC_EGRESS}}) {
-      bpf_program* prog = bpf_object__find_program_by_name(probe->skel_.object(), name);
-      auto f = TcFilter::attach(bpf_program__fd(prog), ifindex, at, created, probe->notes_,
-                                o.interface);
-      if (!f) {
-        if (created) probe->qdisc_ = std::make_unique<Qdisc>(ifindex, dup(netns.get()));
-        return std::unexpected(f.error());
+    constexpr std::array<std::pair<const char*, bpf_tc_attach_point>, 2> kHooks = {
+        {{"flows_tc_ingress", BPF_TC_INGRESS}, {"flows_tc_egress", BPF_TC_EGRESS}}};
+    auto prog_fd = [&](const char* name) {
+      return bpf_program__fd(bpf_object__find_program_by_name(probe->skel_.object(), name));
+    };
+    bool clsact = o.tc_attach == TcAttach::clsact;
+    if (!clsact) {
+      for (auto [name, at] : kHooks) {
+        auto link = attach_tcx(prog_fd(name), ifindex, at, o.interface);
+        if (link) {
+          probe->tcx_.push_back(std::move(*link));
+          remove_stale_filter(ifindex, at, probe->notes_, o.interface);
+          continue;
+        }
+        // An older kernel knows neither the attach type nor its link (EINVAL).
+        if (link.error().code != EINVAL || o.tc_attach == TcAttach::tcx || !probe->tcx_.empty()) {
+          auto e = link.error();
+          if (e.code == EINVAL) e.hint = "tcx links need Linux 6.6: use --tc-attach clsact";
+          return std::unexpected(e);
+        }
+        probe->notes_.push_back(
+            "tcx links are missing on this kernel (Linux 6.6 added them): attached cls_bpf "
+            "filters on a clsact qdisc instead");
+        clsact = true;
+        break;
       }
-      probe->tc_.push_back(std::move(*f));
     }
-    if (created) probe->qdisc_ = std::make_unique<Qdisc>(ifindex, dup(netns.get()));
+    if (clsact) {
+      bool created = false;
+      for (auto [name, at] : kHooks) {
+        auto f = TcFilter::attach(prog_fd(name), ifindex, at, created, probe->notes_,
+                                  o.interface);
+        if (!f) {
+          if (created) probe->qdisc_ = std::make_unique<Qdisc>(ifindex, dup(netns.get()));
+          return std::unexpected(f.error());
+        }
+        probe->tc_.push_back(std::move(*f));
+      }
+      if (created) probe->qdisc_ = std::make_unique<Qdisc>(ifindex, dup(netns.get()));
+    }
+    probe->where_ += clsact ? ", cls_bpf filters on clsact)" : ", tcx links)";
   }
   return std::unique_ptr<FlowProbe>(std::move(probe));
 }

@@ -14,11 +14,19 @@
 
 namespace kscope::flows {
 
+// How the TC programs attach to an interface.
+enum class TcAttach {
+  any,     // a tcx link where the kernel has them (Linux 6.6), else a cls_bpf filter
+  tcx,     // tcx links only: an error on an older kernel
+  clsact,  // a cls_bpf filter on the clsact qdisc (kscope's handle), on any kernel
+};
+
 struct FlowProbeOptions {
   std::string interface;  // TC ingress and egress of this interface (this thread's netns)
   std::string cgroup;     // cgroup_skb of this cgroup (a path, absolute or under the mount)
                           // neither: cgroup_skb of the root cgroup, every local socket
   uint32_t max_flows = 16384;  // each of the two kernel tables
+  TcAttach tc_attach = TcAttach::any;
 };
 
 class FlowProbe {

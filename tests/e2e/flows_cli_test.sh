@@ -88,6 +88,9 @@ expect_error 'kscope: error: --active-timeout: Value 61 not in range*' "$usage" 
 expect_error 'kscope: error: --max-flows: Value 0 not in range*' "$usage" flows --max-flows 0
 expect_error 'kscope: error: --output: *yaml*' "$usage" flows -o yaml
 expect_error 'kscope: error: *--bogus*' "$usage" flows --bogus
+expect_error 'kscope: error: --tc-attach: foo not in {tcx,clsact}' "$usage" flows --tc-attach foo
+expect_error 'kscope: error: --tc-attach chooses how TC hooks of an interface are attached' \
+  'hint: give --interface too, e.g. -I eth0 --tc-attach clsact' flows --tc-attach clsact
 if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$kscope"; then
   rc=0
   setpriv --reuid=65534 --regid=65534 --clear-groups "$kscope" flows >"$tmp/out" 2>"$tmp/err" || rc=$?

@@ -5,6 +5,7 @@
 // reasons, the owning process (also in a container-like cgroup), the overflow record of a
 // full table, a long flow's series of records, 10,000 concurrent flows, and a killed run's
 // filters found and removed.
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -143,10 +144,12 @@ struct Point {
 };
 
 std::unique_ptr<Point> attach(const std::string& ns, FlowTimeouts timeouts = {},
-                              uint32_t max_flows = 16384) {
+                              uint32_t max_flows = 16384, TcAttach how = TcAttach::any) {
   auto p = std::make_unique<Point>();
   p->table = FlowTable(timeouts, nullptr);
-  auto probe = in_ns(ns, [&] { return FlowProbe::open({.interface = "veth0", .max_flows = max_flows}); });
+  auto probe = in_ns(ns, [&] {
+    return FlowProbe::open({.interface = "veth0", .max_flows = max_flows, .tc_attach = how});
+  });
   EXPECT_TRUE(probe) << probe.error().message;
   if (!probe) return nullptr;
   p->probe = std::move(*probe);
@@ -243,11 +246,14 @@ class Flows : public ::testing::Test {
 };
 
 // Both directions of one TCP connection, seen at both ends: exact against the interfaces'
-// counters, with flags, the end of flow, and each end's own process.
+// counters, with flags, the end of flow, and each end's own process. a's end attaches as
+// kscope chooses (tcx links where the kernel has them), b's through cls_bpf filters: both
+// ends must count the same.
 TEST_F(Flows, TcpBothDirectionsExactAgainstTheInterfaceCounters) {
   ASSERT_TRUE(quiet(net, false));
-  auto a = attach(net.a), b = attach(net.b);
+  auto a = attach(net.a), b = attach(net.b, {}, 16384, TcAttach::clsact);
   ASSERT_TRUE(a && b);
+  EXPECT_TRUE(b->probe->where().ends_with(", cls_bpf filters on clsact)")) << b->probe->where();
   Counters before = counters(net.a);
   Known known = run_known(net, "tcp", net.addr_b, net.addr_a, 7000, 100000, 30000);
   ASSERT_EQ(known.status, 0);
@@ -598,7 +604,9 @@ TEST_F(Flows, FiltersAKilledRunLeftAreRemoved) {
   ASSERT_EQ(pipe(fds), 0);
   pid_t child = fork();
   if (child == 0) {
-    auto p = in_ns(net.a, [] { return FlowProbe::open({.interface = "veth0"}); });
+    auto p = in_ns(net.a, [] {
+      return FlowProbe::open({.interface = "veth0", .tc_attach = TcAttach::clsact});
+    });
     char c = p ? 'y' : 'n';
     (void)!write(fds[1], &c, 1);
     if (p) kill(getpid(), SIGKILL);
@@ -616,7 +624,7 @@ TEST_F(Flows, FiltersAKilledRunLeftAreRemoved) {
   EXPECT_NE(left_in, 0u);
   EXPECT_NE(left_out, 0u);
   {
-    auto a = attach(net.a);
+    auto a = attach(net.a, {}, 16384, TcAttach::clsact);
     ASSERT_TRUE(a);
     ASSERT_EQ(a->probe->notes().size(), 2u);
     EXPECT_EQ(a->probe->notes()[0],
@@ -632,6 +640,69 @@ TEST_F(Flows, FiltersAKilledRunLeftAreRemoved) {
   }
   EXPECT_EQ(filter_prog(net.a, BPF_TC_INGRESS), 0u);
   EXPECT_EQ(filter_prog(net.a, BPF_TC_EGRESS), 0u);
+}
+
+// The programs on veth0's tcx hook in `ns` (BPF_TCX_INGRESS 46, BPF_TCX_EGRESS 47: libbpf
+// 1.1 predates them), or -1 when the query fails.
+int tcx_programs(const std::string& ns, int type) {
+  return in_ns(ns, [&] {
+    uint32_t ids[8], count = 8;
+    int ifindex = static_cast<int>(if_nametoindex("veth0"));
+    return bpf_prog_query(ifindex, static_cast<bpf_attach_type>(type), 0, nullptr, ids, &count) == 0
+               ? static_cast<int>(count)
+               : -1;
+  });
+}
+
+// Whether this kernel has tcx links (Linux 6.6): kscope attaches them when asked to.
+bool kernel_has_tcx(const std::string& ns) {
+  auto p = in_ns(ns, [] { return FlowProbe::open({.interface = "veth0", .tc_attach = TcAttach::tcx}); });
+  if (!p) {
+    EXPECT_EQ(p.error().code, EINVAL) << p.error().message;
+  }
+  return p.has_value();
+}
+
+// By default kscope attaches tcx links where the kernel has them, else cls_bpf filters on
+// clsact with a note that says why (6.1 in the vm tier); asking for tcx there is an error
+// with a hint. A tcx link needs no cleanup after SIGKILL: the kernel removes it with the
+// killed process's last descriptor, so nothing is left counting.
+TEST_F(Flows, TcxWhereTheKernelHasItElseClsactWithANote) {
+  bool tcx = kernel_has_tcx(net.a);
+  auto a = attach(net.a);
+  ASSERT_TRUE(a);
+  if (!tcx) {
+    EXPECT_TRUE(a->probe->where().ends_with(", cls_bpf filters on clsact)")) << a->probe->where();
+    ASSERT_EQ(a->probe->notes().size(), 1u);
+    EXPECT_EQ(a->probe->notes()[0],
+              "tcx links are missing on this kernel (Linux 6.6 added them): attached cls_bpf "
+              "filters on a clsact qdisc instead");
+    a.reset();
+    auto e = in_ns(net.a, [] { return FlowProbe::open({.interface = "veth0", .tc_attach = TcAttach::tcx}); });
+    ASSERT_FALSE(e);
+    EXPECT_EQ(e.error().hint, "tcx links need Linux 6.6: use --tc-attach clsact");
+    return;  // the fallback is what this kernel has, and it was checked
+  }
+  EXPECT_TRUE(a->probe->where().ends_with(", tcx links)")) << a->probe->where();
+  EXPECT_TRUE(a->probe->notes().empty());
+  EXPECT_EQ(tcx_programs(net.a, 46), 1);
+  EXPECT_EQ(tcx_programs(net.a, 47), 1);
+  EXPECT_EQ(filter_prog(net.a, BPF_TC_INGRESS), 0u);  // no cls_bpf filter as well
+  a.reset();
+  EXPECT_EQ(tcx_programs(net.a, 46), 0);
+  EXPECT_EQ(tcx_programs(net.a, 47), 0);
+
+  pid_t child = fork();
+  if (child == 0) {
+    auto p = in_ns(net.a, [] { return FlowProbe::open({.interface = "veth0"}); });
+    if (p) kill(getpid(), SIGKILL);
+    _exit(1);
+  }
+  int status;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(tcx_programs(net.a, 46), 0);
+  EXPECT_EQ(tcx_programs(net.a, 47), 0);
 }
 
 }  // namespace
