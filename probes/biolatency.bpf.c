@@ -170,7 +170,7 @@ static __always_inline void request_completes(struct request *rq)
 			return;
 		}
 	}
-	ks_hist_add(h, (now - started) / (msecs ? 1000000 : 1000));
+	ks_hist_add(h, (now - started) / (msecs ? 1000000 : 1000), now - started);
 }
 
 /* A request merged into another ends without completing: its entry goes (-Q only: a

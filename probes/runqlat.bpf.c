@@ -88,7 +88,7 @@ static __always_inline void wait_ends(struct task_struct *t)
 		bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), leader->comm);
 	} else if (by == KS_RUNQLAT_THREAD)
 		bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), t->comm);
-	ks_hist_add(&h->hist, delta / (msecs ? 1000000 : 1000));
+	ks_hist_add(&h->hist, delta / (msecs ? 1000000 : 1000), delta);
 }
 
 static __always_inline void on_switch(bool preempt, struct task_struct *prev,

@@ -68,7 +68,7 @@ static __always_inline void syscall_exits(long ret)
 		return;
 	h = bpf_map_lookup_elem(&syslat_hists, &slot); /* every slot has its entry */
 	if (h)
-		ks_hist_add(h, ns / (msecs ? 1000000 : 1000));
+		ks_hist_add(h, ns / (msecs ? 1000000 : 1000), ns);
 }
 
 KS_SYSCALL_HOOKS()

@@ -90,8 +90,7 @@ static __always_inline void count_sample(const struct ks_tcp_endpoints *e, __u32
 			return;
 		}
 	}
-	ks_hist_add(&h->hist, msecs ? srtt_us / 1000 : srtt_us);
-	__sync_fetch_and_add(&h->sum_us, srtt_us);
+	ks_hist_add(&h->hist, msecs ? srtt_us / 1000 : srtt_us, srtt_us * 1000);
 }
 
 /* Where the hook gets the socket: endpoints and srtt read from it. */

@@ -20,11 +20,9 @@ struct ks_tcprtt_key {
 	__u8 pad[3];
 };
 
-/* The probe's map value: the histogram and the sum of its samples in microseconds (whatever
- * the slots count), for the average. */
+/* The probe's map value: the histogram (its sum_ns gives the average). */
 struct ks_tcprtt_hist {
 	struct ks_log2_hist hist;
-	__u64 sum_us;
 };
 
 /* A snapshot record, made in user space from one map entry. The header names no task:
@@ -35,7 +33,6 @@ struct ks_tcprtt_record {
 	__u32 by;    /* enum ks_tcprtt_by */
 	__u32 flags; /* KS_TCPRTT_* */
 	__u32 pad;
-	__u64 sum_us;
 	struct ks_log2_hist hist;
 };
 

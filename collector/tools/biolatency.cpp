@@ -145,6 +145,8 @@ const F kFields[] = {
      [](const BioRecord& r) { return Value((r.flags & KS_BIO_QUEUED) != 0); }},
     {{"count", "COUNT", 8, FieldType::uinteger},
      [](const BioRecord& r) { return uint_value(total(r)); }},
+    {{"sum_ns", "", 0, FieldType::uinteger},
+     [](const BioRecord& r) { return uint_value(r.hist.sum_ns); }},
     {{"unit", "", 0, FieldType::text}, [](const BioRecord& r) { return Value(unit(r)); }},
     {{"hist", "HIST", 0, FieldType::log2_hist},
      [](const BioRecord& r) { return Value(hist_of(r.hist, unit(r))); }},

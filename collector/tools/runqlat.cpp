@@ -74,6 +74,8 @@ const F kFields[] = {
     hf::comm<RunqlatRecord>(),
     {{"count", "COUNT", 8, FieldType::uinteger},
      [](const RunqlatRecord& r) { return uint_value(total(r)); }},
+    {{"sum_ns", "", 0, FieldType::uinteger},
+     [](const RunqlatRecord& r) { return uint_value(r.hist.sum_ns); }},
     {{"unit", "", 0, FieldType::text}, [](const RunqlatRecord& r) { return Value(unit(r)); }},
     {{"hist", "HIST", 0, FieldType::log2_hist},
      [](const RunqlatRecord& r) { return Value(hist_of(r.hist, unit(r))); }},

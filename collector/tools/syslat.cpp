@@ -86,6 +86,8 @@ const F kFields[] = {
      [](const SyslatEvent& e) { return Value((e.r.flags & KS_SYSLAT_FAILED) != 0); }},
     {{"count", "COUNT", 10, FieldType::uinteger},
      [](const SyslatEvent& e) { return uint_value(total(e.r.hist)); }},
+    {{"sum_ns", "", 0, FieldType::uinteger},
+     [](const SyslatEvent& e) { return uint_value(e.r.hist.sum_ns); }},
     {{"unit", "", 0, FieldType::text}, [](const SyslatEvent& e) { return Value(unit(e.r)); }},
     {{"hist", "HIST", 0, FieldType::log2_hist},
      [](const SyslatEvent& e) { return Value(hist_of(e.r.hist, unit(e.r))); }},
@@ -134,6 +136,7 @@ Result<std::vector<Row>> interval_rows(LiveProbe& probe) {
       return fail_errno("note trace syslat's reported histograms", errno);
     Row row{slot, {}};
     for (size_t i = 0; i < KS_LOG2_SLOTS; ++i) row.added.slots[i] = now.slots[i] - seen.slots[i];
+    row.added.sum_ns = now.sum_ns - seen.sum_ns;
     rows.push_back(row);
   }
   return rows;

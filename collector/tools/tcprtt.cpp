@@ -94,7 +94,7 @@ std::string_view scope(const TcprttRecord& r) {
 // In the histogram's unit, as libbpf-tools' -e prints it.
 uint64_t average(const TcprttRecord& r) {
   uint64_t n = count(r);
-  return n ? r.sum_us / n / (msecs(r) ? 1000 : 1) : 0;
+  return n ? r.hist.sum_ns / n / (msecs(r) ? 1000000 : 1000) : 0;
 }
 
 namespace hf = header_fields;
@@ -108,6 +108,8 @@ const F kFields[] = {
      [](const TcprttRecord& r) { return uint_value(count(r)); }},
     {{"avg", "AVG", 8, FieldType::uinteger},
      [](const TcprttRecord& r) { return uint_value(average(r)); }},
+    {{"sum_ns", "", 0, FieldType::uinteger},
+     [](const TcprttRecord& r) { return uint_value(r.hist.sum_ns); }},
     {{"unit", "", 0, FieldType::text}, [](const TcprttRecord& r) { return Value(unit(r)); }},
     {{"hist", "HIST", 0, FieldType::log2_hist},
      [](const TcprttRecord& r) { return Value(hist_of(r.hist, unit(r))); }},
@@ -167,7 +169,6 @@ Result<void> snapshot(LiveProbe& probe, const ToolArgs& args, RecordSink& sink) 
     r.key = key;
     r.by = by_of(args);
     r.flags = args.flag("--milliseconds") ? KS_TCPRTT_MSECS : 0;
-    r.sum_us = value.sum_us;
     r.hist = value.hist;
     emit_record(sink, r);
   }

@@ -19,15 +19,17 @@ static __always_inline __u32 ks_log2(__u64 v)
 	return r;
 }
 
-/* Adds one value to `h`; values past the last slot count in it. Atomic: several CPUs may
- * add to one histogram (one that is not per CPU). */
-static __always_inline void ks_hist_add(struct ks_log2_hist *h, __u64 v)
+/* Adds one value to `h`: `v` in the slots' unit (values past the last slot count in it),
+ * `ns` the same value in nanoseconds to the sum, which the slots' unit would round down.
+ * Atomic: several CPUs may add to one histogram (one that is not per CPU). */
+static __always_inline void ks_hist_add(struct ks_log2_hist *h, __u64 v, __u64 ns)
 {
 	__u32 slot = ks_log2(v);
 
 	if (slot >= KS_LOG2_SLOTS)
 		slot = KS_LOG2_SLOTS - 1;
 	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->sum_ns, ns);
 }
 
 #endif

@@ -12,6 +12,7 @@
 
 struct ks_log2_hist {
 	__u64 slots[KS_LOG2_SLOTS];
+	__u64 sum_ns; /* the values counted, added up in nanoseconds: a metric's _sum and the mean */
 };
 
 #endif

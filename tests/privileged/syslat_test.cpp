@@ -121,6 +121,10 @@ TEST_P(TraceSyslat, SleepsOfKnownLengthInTheirSlot) {
       EXPECT_EQ(slots[i], 0u) << "slot " << i;
     }
     EXPECT_GE(2 * (slots[slot] + slots[slot + 1]), uint64_t{kSleeps});
+    // The sum is of nanoseconds, whatever the slots count: every sleep at least its length,
+    // none a second.
+    EXPECT_GE(e.uinteger("sum_ns"), uint64_t{kSleeps} * kSleepUs * 1000);
+    EXPECT_LT(e.uinteger("sum_ns"), uint64_t{kSleeps} * 1'000'000'000);
     EXPECT_EQ(live.lost(), 0u);
     EXPECT_EQ(live.counted("sys_start_failed"), 0u);
   }
