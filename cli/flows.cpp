@@ -1,7 +1,6 @@
 // `kscope flows`: every IP flow through an interface or the cgroups, counted exactly in the
 // kernel, with the process that owns its socket: a live top-N table by bytes, or flow
 // records as NDJSON (each finished flow, and each active-timeout report of a long one).
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "base/boot_clock.h"
 #include "base/log.h"
 #include "bpf/capabilities.h"
 #include "bpf/mounts.h"
@@ -44,12 +44,6 @@ struct FlowsFlags {
   std::string format = "table";
   FilterFlags allow, deny;
 };
-
-uint64_t boot_now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + ts.tv_nsec;
-}
 
 Result<FlowFilter> build_filter(const FilterFlags& f, std::string_view prefix) {
   FlowFilter out;

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   cli::add_doctor(app, run);
   cli::add_trace(app, run);
   cli::add_flows(app, run);
+  cli::add_collect(app, run);
 
   try {
     app.parse(argc, argv);

@@ -13,9 +13,10 @@ packages=(
   build-essential cmake ninja-build pkg-config
   clang llvm  # the BPF target compiler
   libbpf-dev bpftool libelf-dev zlib1g-dev
-  libfmt-dev libcli11-dev libboost-dev prometheus-cpp-dev
+  libfmt-dev libcli11-dev libboost-dev prometheus-cpp-dev libyaml-cpp-dev
   # tests
   libgtest-dev libgmock-dev python3 iproute2 util-linux
+  prometheus  # kscope collect's e2e test: a real Prometheus server scrapes it; promtool checks metrics
   gcc-multilib  # abi_known32: the privileged tests' 32-bit (ia32) task
   chromium  # trace profile's e2e test renders the SVG flame graph headless
   # the fuzz tier: libFuzzer; clang >= 19 compiles libstdc++ 12's <expected>

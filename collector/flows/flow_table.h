@@ -47,6 +47,7 @@ class FlowTable {
   void end_all(uint64_t now_ns, std::vector<FlowRecord>& out);
 
   size_t size() const { return flows_.size(); }
+  bool contains(const ks_flow_key& key) const { return flows_.contains(key); }
   // Some flow saw a FIN or RST and waits for a quiet sweep to end: sweep again soon.
   bool ending() const { return ending_ > 0; }
   // The flows now, with what each counted since its last record: for a live top-N view.

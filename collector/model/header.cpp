@@ -1,10 +1,10 @@
 #include "model/header.h"
 
-#include <time.h>
-
 #include <cstring>
 
 #include <fmt/format.h>
+
+#include "base/boot_clock.h"
 
 namespace kscope {
 
@@ -20,10 +20,8 @@ Result<ks_event_header> read_header(std::span<const std::byte> record) {
 }
 
 ks_event_header snapshot_header(uint32_t type, uint32_t size) {
-  timespec ts{};
-  clock_gettime(CLOCK_BOOTTIME, &ts);
   ks_event_header h{};
-  h.ts_ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+  h.ts_ns = boot_now_ns();
   h.type = type;
   h.size = size;
   return h;

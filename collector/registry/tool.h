@@ -68,6 +68,8 @@ class Tool {
   virtual std::span<const FlagSpec> flags() const = 0;
   virtual std::span<const HookAlternative> hooks() const = 0;
   virtual std::vector<FieldInfo> fields() const = 0;
+  // The probe's own counters of what it could not count or send (besides lost_events).
+  virtual std::span<const ProbeCounter> counters() const = 0;
   // Adds the clauses the tool's own flags mean (e.g. --failed, --path) to the run's filter.
   virtual Result<void> add_clauses(const ToolArgs& args, Filter& filter) const = 0;
   // Loads and attaches the probe; the probe claims the clauses it compiles.
@@ -122,6 +124,7 @@ class ToolDef final : public Tool {
   std::span<const FlagSpec> flags() const override { return s_.flags; }
   std::span<const HookAlternative> hooks() const override { return s_.hooks; }
   std::vector<FieldInfo> fields() const override { return field_infos(s_.fields); }
+  std::span<const ProbeCounter> counters() const override { return s_.counters; }
   Result<void> add_clauses(const ToolArgs& args, Filter& filter) const override {
     return s_.add_clauses(args, filter);
   }

@@ -504,6 +504,7 @@ class ProfileTool final : public Tool {
   std::span<const FlagSpec> flags() const override { return def_.flags(); }
   std::span<const HookAlternative> hooks() const override { return def_.hooks(); }
   std::vector<FieldInfo> fields() const override { return def_.fields(); }
+  std::span<const ProbeCounter> counters() const override { return def_.counters(); }
   Result<void> add_clauses(const ToolArgs& args, Filter& filter) const override {
     return def_.add_clauses(args, filter);
   }

@@ -1,18 +1,21 @@
-/* dns_resolver READY
+/* dns_resolver READY [DELAY_MS]
  *
  * A tiny authoritative server on port 53, UDP and TCP, IPv4 and IPv6 (dual-stack sockets),
  * with fixed data (dns_known.h): A and AAAA records for KNOWN_NAME, NXDOMAIN for
  * MISSING_NAME, REFUSED for anything else. Answers point back at the question's name (a
  * compression pointer), as real servers do. Creates the file READY once it listens, and
- * serves until SIGTERM. */
+ * serves until SIGTERM. DELAY_MS: each response waits this long first, a known latency for
+ * a tracer to measure. */
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dns_known.h"
@@ -102,6 +105,16 @@ static int listener(int type)
 	return fd;
 }
 
+static unsigned delay_ms;
+
+static void delay(void)
+{
+	struct timespec ts = {.tv_sec = delay_ms / 1000, .tv_nsec = (long)(delay_ms % 1000) * 1000000};
+
+	if (delay_ms)
+		nanosleep(&ts, NULL);
+}
+
 /* One TCP connection: 2-byte length, message, and back the same way, until it closes. The
  * length and the response go out in one write, as resolvers do. */
 static void serve_tcp(int c)
@@ -117,6 +130,7 @@ static void serve_tcp(int c)
 		len = respond(q, n, out + 2);
 		if (!len)
 			break;
+		delay();
 		out[0] = len >> 8;
 		out[1] = len & 0xff;
 		if (write(c, out, len + 2) != (ssize_t)(len + 2))
@@ -131,10 +145,12 @@ int main(int argc, char **argv)
 	int udp, tcp;
 	FILE *ready;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s READY\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s READY [DELAY_MS]\n", argv[0]);
 		return 2;
 	}
+	if (argc == 3)
+		delay_ms = (unsigned)strtoul(argv[2], NULL, 10);
 	sigaction(SIGTERM, &sa, NULL);
 	udp = listener(SOCK_DGRAM);
 	tcp = listener(SOCK_STREAM);
@@ -158,8 +174,10 @@ int main(int argc, char **argv)
 			ssize_t n = recvfrom(udp, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
 			size_t len = n > 0 ? respond(q, n, out) : 0;
 
-			if (len)
+			if (len) {
+				delay();
 				sendto(udp, out, len, 0, (struct sockaddr *)&from, fl);
+			}
 		}
 		if (p[1].revents & POLLIN) {
 			int c = accept(tcp, NULL, NULL);

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Checks the collector's layering: a folder includes only its own and earlier layers.
 
-    base < bpf < model < symbolize < filter < render < sources < pipeline < registry < tools
-    < doctor
+    base < bpf < model < symbolize < filter < render < sources < pipeline < flows < registry
+    < tools < doctor < collect
 
 Scans every #include "..." under collector/ (the order is collector/CMakeLists.txt's). An
 include of a folder not in the list (probes' headers, skeletons, generated files) is not a
@@ -14,7 +14,7 @@ import re
 import sys
 
 LAYERS = ["base", "bpf", "model", "symbolize", "filter", "render", "sources", "pipeline", "flows", "registry",
-          "tools", "doctor"]
+          "tools", "doctor", "collect"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 SOURCES = {".h", ".hpp", ".cpp", ".cc", ".inc"}

@@ -1,0 +1,57 @@
+// The configuration of `kscope collect`, the long-running collector: one YAML file, every key
+// optional. Its errors carry FILE:LINE:COL and the key path, because a collector that will
+// not start is debugged from its config file and the message alone. docs/config.md lists
+// every key and every error.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace kscope::collect {
+
+enum class Label { comm, container, cgroup };  // workload labels a per-process metric may carry
+std::string_view label_name(Label l);          // "comm", "container", "cgroup"
+
+struct FlowsConfig {
+  bool enabled = true;
+  std::string interface;  // TC hooks of this interface; "" = cgroup hooks
+  std::string cgroup;     // cgroup path; "" with no interface = the root cgroup (every socket)
+  uint32_t max_flows = 16384;
+  std::chrono::milliseconds sweep_interval{1000}, idle_timeout{15000}, active_timeout{60000};
+  friend bool operator==(const FlowsConfig&, const FlowsConfig&) = default;
+};
+
+struct Limits {
+  uint32_t series_per_metric = 2000;  // then new label sets fold into the metric's "other" series
+  uint32_t series_total = 20000;
+  std::chrono::seconds series_ttl{600};  // a series not updated this long is removed
+  friend bool operator==(const Limits&, const Limits&) = default;
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:9437";
+  std::vector<Label> labels = {Label::comm, Label::container};
+  Limits limits;
+  FlowsConfig flows;
+  bool tcp = true, drops = true, dns = true, process = true, runqlat = true, biolatency = true,
+       syscalls = true;
+  // Kernel BPF run-time statistics (kernel.bpf_stats_enabled) while running.
+  bool bpf_stats = false;
+  std::string file;  // the file it came from; "" for the built-in default
+  friend bool operator==(const Config&, const Config&) = default;
+};
+
+// `text` is the YAML; `file` names it in errors ("FILE:LINE:COL: key.path: what").
+Result<Config> parse_config(std::string_view text, std::string_view file);
+// Reads the file (errors: missing, unreadable, with the path), then parse_config.
+Result<Config> load_config(const std::string& path);
+// The built-in default as YAML with a comment per key (`kscope collect
+// --print-default-config`); parse_config of it equals Config{}.
+std::string default_config_yaml();
+
+}  // namespace kscope::collect

@@ -1,0 +1,294 @@
+#include "exporters/collect/collector.h"
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "bpf/mounts.h"
+#include "exporters/collect/flow_source.h"
+#include "exporters/collect/self_metrics.h"
+#include "exporters/collect/tool_source.h"
+#include "exporters/collect/workload.h"
+#include "exporters/prometheus/exposition.h"
+#include "exporters/prometheus/gzip.h"
+#include "exporters/prometheus/http_server.h"
+
+namespace kscope::collect {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// How often the rings are drained and the flow table swept when nothing wakes the loop:
+// probes wake it only when a quarter of a ring waits.
+constexpr auto kTick = std::chrono::milliseconds(200);
+
+prom::Budget budget_of(const Limits& l) {
+  return {.per_metric = l.series_per_metric, .total = l.series_total, .ttl = l.series_ttl};
+}
+
+// An epoll fd the loop waits on, without owning it (the ring buffer does).
+struct Watch {
+  asio::posix::stream_descriptor fd;
+  Watch(asio::io_context& io, int epoll_fd) : fd(io, epoll_fd) {}
+  ~Watch() { fd.release(); }
+};
+
+}  // namespace
+
+struct Collector::State {
+  asio::io_context& io;
+  Config config;
+  std::optional<flows::CgroupPaths> cgroups;
+  std::unique_ptr<Workload> workload;
+  prom::MetricSet metrics;
+  prom::MetricSet self_set{prom::Budget{}};
+  SelfMetrics self{self_set};
+  SelfState self_state;
+  struct Running {
+    std::unique_ptr<ToolSource> source;
+    std::unique_ptr<Watch> watch;
+  };
+  std::vector<Running> tools;
+  std::unique_ptr<FlowSource> flow;
+  std::unique_ptr<Watch> flow_watch;
+  std::unique_ptr<prom::HttpServer> server;
+  std::vector<std::string> skipped;
+  asio::steady_timer tick;
+  Clock::time_point last_expire = Clock::now();
+  bool stopped = false;
+
+  State(asio::io_context& io_, Config c)
+      : io(io_), config(std::move(c)), metrics(budget_of(config.limits)), tick(io_) {}
+
+  void watch(int fd, std::unique_ptr<Watch>& slot, std::function<void()> drain) {
+    if (fd < 0) return;
+    slot = std::make_unique<Watch>(io, fd);
+    arm(*slot, std::move(drain));
+  }
+  void arm(Watch& w, std::function<void()> drain) {
+    w.fd.async_wait(asio::posix::stream_descriptor::wait_read,
+                    [this, &w, drain](const boost::system::error_code& ec) {
+                      if (ec || stopped) return;
+                      drain();
+                      arm(w, drain);
+                    });
+  }
+
+  void open_tools() {
+    for (const ToolBinding& b : tool_bindings()) {
+      if (!source_enabled(config, b.source)) continue;
+      bool running = false;
+      for (const auto& r : tools) running |= &r.source->binding() == &b;
+      if (running) continue;
+      auto s = ToolSource::open(b, b.declare(metrics, *workload));
+      if (!s) {
+        skip(fmt::format("{} ({})", b.tool, b.source), s.error());
+        continue;
+      }
+      log::info("collect: {} attached via {} ({})", b.tool, (*s)->probe().hook().name,
+                (*s)->probe().hook().attach_points);
+      tools.push_back({std::move(*s), nullptr});
+      ToolSource* src = tools.back().source.get();
+      watch(src->epoll_fd(), tools.back().watch, [this, src] { drain(*src); });
+    }
+  }
+  void close_disabled_tools() {
+    std::erase_if(tools, [&](const Running& r) {
+      bool off = !source_enabled(config, r.source->binding().source);
+      if (off) {
+        drain(*r.source);
+        log::info("collect: {} detached", r.source->binding().tool);
+      }
+      return off;
+    });
+  }
+  void open_flows() {
+    if (!config.flows.enabled) return;
+    auto f = FlowSource::open(config.flows, metrics, *workload, cgroups ? &*cgroups : nullptr);
+    if (!f) {
+      skip("flows", f.error());
+      return;
+    }
+    for (const auto& note : (*f)->probe().notes()) log::warn("collect: flows: {}", note);
+    log::info("collect: flows counting at {}", (*f)->probe().where());
+    flow = std::move(*f);
+    watch(flow->epoll_fd(), flow_watch, [this] { drain_flows(false); });
+  }
+  void close_flows() {
+    if (!flow) return;
+    if (auto r = flow->finish(); !r) log::warn("collect: flows: {}", r.error().message);
+    flow_watch.reset();
+    flow.reset();
+  }
+  void skip(std::string what, const Error& e) {
+    std::string line = fmt::format("{}: {}", what, e.message);
+    if (!e.hint.empty()) line += fmt::format(" (hint: {})", e.hint);
+    log::warn("collect: left out {}", line);
+    skipped.push_back(std::move(line));
+  }
+
+  void drain(ToolSource& s) {
+    if (auto r = s.collect(); !r) {
+      ++self_state.scrape_errors;
+      log::warn("collect: {}: {}", s.binding().tool, r.error().message);
+    }
+  }
+  void drain_flows(bool force) {
+    if (!flow) return;
+    if (auto r = flow->collect(force); !r) {
+      ++self_state.scrape_errors;
+      log::warn("collect: flows: {}", r.error().message);
+    }
+  }
+
+  void arm_tick() {
+    tick.expires_after(kTick);
+    tick.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopped) return;
+      for (auto& r : tools)
+        if (r.watch) drain(*r.source);  // event tools; aggregates are read at scrapes
+      drain_flows(false);
+      // Idle series and gone containers, a few times per TTL.
+      auto every = std::max<Clock::duration>(std::chrono::seconds(1), config.limits.series_ttl / 4);
+      if (Clock::now() - last_expire >= every) {
+        metrics.expire([this](uint64_t cgroup) { return workload->gone(cgroup); });
+        last_expire = Clock::now();
+      }
+      arm_tick();
+    });
+  }
+
+  std::vector<prometheus::MetricFamily> scrape() {
+    auto started = Clock::now();
+    for (auto& r : tools) drain(*r.source);
+    drain_flows(true);
+    self_state.probes.clear();
+    for (const auto& r : tools) {
+      ProbeState p{std::string(r.source->binding().tool), std::string(r.source->probe().hook().name),
+                   r.source->events(), {}};
+      if (auto l = r.source->losses()) p.losses = std::move(*l);
+      else ++self_state.scrape_errors;
+      self_state.probes.push_back(std::move(p));
+    }
+    if (flow) {
+      self_state.probes.push_back({"flows", std::string(flow->hook()), flow->records(), flow->losses()});
+      self_state.active_flows = flow->flows();
+    }
+    self.update(self_state, metrics);
+    auto families = metrics.collect();
+    auto own = self_set.collect();
+    families.insert(families.end(), std::make_move_iterator(own.begin()),
+                    std::make_move_iterator(own.end()));
+    self_state.last_scrape_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    return families;
+  }
+
+  prom::HttpResponse handle(const prom::HttpRequestInfo& req) {
+    if (req.path == "/metrics") {
+      prom::Format format = prom::negotiate(req.accept);
+      prom::HttpResponse resp;
+      resp.content_type = std::string(prom::content_type(format));
+      prom::serialize(scrape(), format, resp.body);
+      if (prom::accepts_gzip(req.accept_encoding)) {
+        if (auto z = prom::gzip(resp.body)) {
+          resp.body = std::move(*z);
+          resp.content_encoding = "gzip";
+        }
+      }
+      return resp;
+    }
+    if (req.path == "/")
+      return {200, "text/html; charset=utf-8",
+              "<html><head><title>kscope collect</title></head><body><h1>kscope collect</h1>"
+              "<p><a href=\"/metrics\">/metrics</a></p></body></html>\n",
+              ""};
+    return {404, "text/plain; charset=utf-8", "not found: the metrics are at /metrics\n", ""};
+  }
+
+  Result<void> listen(const std::string& address) {
+    auto server_or = prom::HttpServer::start(io, address, [this](const prom::HttpRequestInfo& r) {
+      return handle(r);
+    });
+    if (!server_or) return std::unexpected(server_or.error());
+    if (server) server->stop();
+    server = std::move(*server_or);
+    return {};
+  }
+};
+
+Collector::Collector(std::unique_ptr<State> s) : s_(std::move(s)) {}
+
+Collector::~Collector() { stop(); }
+
+Result<std::unique_ptr<Collector>> Collector::start(Config config, asio::io_context& io) {
+  auto s = std::make_unique<State>(io, std::move(config));
+  if (auto mount = ensure_cgroup2()) s->cgroups.emplace(*mount);
+  s->workload = std::make_unique<Workload>(s->config.labels, s->cgroups ? &*s->cgroups : nullptr);
+  // The endpoint first: a port in use fails before any probe is loaded.
+  if (auto l = s->listen(s->config.listen); !l) return std::unexpected(l.error());
+  s->open_tools();
+  s->open_flows();
+  s->arm_tick();
+  return std::unique_ptr<Collector>(new Collector(std::move(s)));
+}
+
+Result<void> Collector::reload(Config next) {
+  State& s = *s_;
+  if (next.labels != s.config.labels) {
+    ++s.self_state.reload_failures;
+    return fail(fmt::format("{}: labels changed: that needs a restart (every series' label names "
+                            "would change); nothing of the new configuration was applied",
+                            next.file.empty() ? "the configuration" : next.file),
+                "put labels back as they were, or restart kscope collect");
+  }
+  if (next.listen != s.config.listen) {
+    if (auto l = s.listen(next.listen); !l) {
+      ++s.self_state.reload_failures;
+      return std::unexpected(l.error());
+    }
+  }
+  bool flows_changed = next.flows.enabled != s.config.flows.enabled ||
+                       next.flows.interface != s.config.flows.interface ||
+                       next.flows.cgroup != s.config.flows.cgroup ||
+                       next.flows.max_flows != s.config.flows.max_flows ||
+                       next.flows.sweep_interval != s.config.flows.sweep_interval ||
+                       next.flows.idle_timeout != s.config.flows.idle_timeout ||
+                       next.flows.active_timeout != s.config.flows.active_timeout;
+  s.config = std::move(next);
+  s.metrics.set_budget(budget_of(s.config.limits));
+  s.skipped.clear();
+  s.close_disabled_tools();
+  s.open_tools();
+  if (flows_changed) {
+    s.close_flows();
+    s.open_flows();
+  }
+  ++s.self_state.reloads;
+  return {};
+}
+
+void Collector::stop() {
+  State& s = *s_;
+  if (s.stopped) return;
+  for (auto& r : s.tools) s.drain(*r.source);
+  s.close_flows();
+  s.stopped = true;
+  s.tick.cancel();
+  if (s.server) s.server->stop();
+  s.tools.clear();
+}
+
+std::string Collector::address() const { return s_->server ? s_->server->address() : ""; }
+
+const std::vector<std::string>& Collector::skipped() const { return s_->skipped; }
+
+std::string Collector::scrape_text() {
+  std::string out;
+  prom::serialize(s_->scrape(), prom::Format::text, out);
+  return out;
+}
+
+}  // namespace kscope::collect

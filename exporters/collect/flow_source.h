@@ -1,0 +1,67 @@
+// The flow engine inside the collector: the kernel's exact counts swept into a flow table
+// every sweep interval (and at every scrape, so that a scrape sees every packet so far),
+// and each record's packets and bytes added to the flow metrics by direction, protocol,
+// interface and workload.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "bpf/ring_buffer.h"
+#include "exporters/collect/tool_source.h"
+#include "flows/flow_probe.h"
+#include "flows/flow_table.h"
+
+namespace kscope::collect {
+
+class FlowSource final : public RecordSink {
+ public:
+  static Result<std::unique_ptr<FlowSource>> open(const FlowsConfig& config,
+                                                  prom::MetricSet& metrics, Workload& workload,
+                                                  flows::CgroupPaths* cgroups);
+  ~FlowSource() override;
+
+  const FlowsConfig& config() const { return config_; }
+  const flows::FlowProbe& probe() const { return *probe_; }
+  int epoll_fd() const { return ring_->epoll_fd(); }
+  // Sweeps when the sweep interval has passed, a FIN or RST asked for it, or `force`.
+  Result<void> collect(bool force);
+  // The last counts, at shutdown or before a reload opens the flow engine anew.
+  Result<void> finish();
+  size_t flows() const { return table_->size(); }
+  // The flow counts read from the kernel so far (one per flow per sweep that saw it).
+  uint64_t records() const { return records_; }
+  std::string_view hook() const { return config_.interface.empty() ? "cgroup_skb" : "tc"; }
+  std::vector<LossPoint> losses() const;
+
+  void on_record(std::span<const std::byte>) override { poked_ = true; }
+
+ private:
+  FlowSource(const FlowsConfig& c, Workload& w) : config_(c), workload_(w) {}
+  Result<void> sweep(uint64_t now);
+  void count(const ks_flow_key& key, const ks_flow_counts& c, bool is_new);
+  const std::string& interface_name(uint32_t ifindex);
+
+  FlowsConfig config_;
+  Workload& workload_;
+  std::unique_ptr<flows::FlowProbe> probe_;
+  std::unique_ptr<flows::FlowTable> table_;
+  std::optional<RingBuffer> ring_;
+  prom::Metric* packets_ = nullptr;
+  prom::Metric* bytes_ = nullptr;
+  prom::Metric* flows_ = nullptr;
+  std::map<uint32_t, std::string> interfaces_;
+  std::vector<flows::FlowDelta> deltas_;
+  std::vector<flows::FlowRecord> done_;  // the table's records: not exported here
+  std::vector<std::string> values_;
+  uint64_t last_sweep_ns_ = 0;
+  uint64_t overflow_packets_ = 0;
+  uint64_t records_ = 0;
+  bool poked_ = false;
+};
+
+}  // namespace kscope::collect

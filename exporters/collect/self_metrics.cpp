@@ -1,0 +1,163 @@
+#include "exporters/collect/self_metrics.h"
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <array>
+#include <fstream>
+#include <sstream>
+
+namespace kscope::collect {
+namespace {
+
+using prom::MetricKind;
+
+prom::MetricSpec spec(std::string name, std::string help, MetricKind kind,
+                      std::vector<std::string> labels = {}) {
+  return {std::move(name), std::move(help), kind, std::move(labels), {}, /*budgeted=*/false};
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
+  return s(ru.ru_utime) + s(ru.ru_stime);
+}
+
+// Resident set size from /proc/self/statm (pages), in bytes.
+double rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+double open_fds() {
+  double n = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d)) ++n;
+    closedir(d);
+    n -= 3;  // ".", ".." and the directory's own fd
+  }
+  return n;
+}
+
+// The process's start, in seconds since the epoch: /proc/self/stat's starttime (clock ticks
+// since boot) plus the boot time from /proc/stat's btime.
+double start_time() {
+  static const double start = [] {
+    std::ifstream stat("/proc/self/stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close = line.rfind(')');
+    if (close == std::string::npos) return 0.0;
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && rest >> field; ++i) {
+      if (i < 22) continue;
+      std::ifstream procstat("/proc/stat");
+      std::string key;
+      uint64_t btime = 0;
+      while (procstat >> key)
+        if (key == "btime" && procstat >> btime) break;
+      return static_cast<double>(btime) +
+             std::stod(field) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
+    return 0.0;
+  }();
+  return start;
+}
+
+}  // namespace
+
+SelfMetrics::SelfMetrics(prom::MetricSet& self)
+    : records_(self.add(spec("kscope_probe_records_total",
+                             "Records each probe delivered: events from its ring buffer, or "
+                             "aggregates read from its maps",
+                             MetricKind::counter, {"probe"}))),
+      lost_(self.add(spec("kscope_probe_lost_total",
+                          "What each probe could not deliver, by loss point: ring_reserve (ring "
+                          "buffer full), recursion (runs the kernel skipped), decode, a probe's "
+                          "own (e.g. hists_full), table_full (flow packets counted without their "
+                          "flow), notification_ring",
+                          MetricKind::counter, {"probe", "point"}))),
+      probe_info_(self.add(spec("kscope_probe_info",
+                                "1 for each probe running, with the hook alternative it attached "
+                                "through",
+                                MetricKind::gauge, {"probe", "hook"}))),
+      series_(self.add(spec("kscope_series", "Series each metric has now", MetricKind::gauge,
+                            {"metric"}))),
+      series_limit_(self.add(spec("kscope_series_limit",
+                                  "The series budget: scope=per_metric or total",
+                                  MetricKind::gauge, {"scope"}))),
+      folded_(self.add(spec("kscope_series_folded_total",
+                            "Updates of label sets the series budget had no room for, added to "
+                            "the metric's series whose labels are all \"other\"",
+                            MetricKind::counter, {"metric"}))),
+      expired_(self.add(spec("kscope_series_expired_total",
+                             "Series removed: idle for the TTL, or of a cgroup that is gone",
+                             MetricKind::counter))),
+      scrape_(self.add(spec("kscope_scrape_duration_seconds",
+                            "How long the previous scrape took to read the probes and serialize",
+                            MetricKind::gauge))),
+      scrape_errors_(self.add(spec("kscope_scrape_errors_total",
+                                   "Scrapes during which a probe could not be read",
+                                   MetricKind::counter))),
+      flows_(self.add(spec("kscope_flows_active", "Flows in the collector's flow table",
+                           MetricKind::gauge))),
+      reloads_(self.add(spec("kscope_config_reloads_total", "Configuration reloads (SIGHUP) applied",
+                             MetricKind::counter))),
+      reload_failures_(self.add(spec("kscope_config_reload_failures_total",
+                                     "Configuration reloads refused: the running one stays",
+                                     MetricKind::counter))),
+      cpu_(self.add(spec("process_cpu_seconds_total", "User and system CPU time the collector used",
+                         MetricKind::counter))),
+      rss_(self.add(spec("process_resident_memory_bytes", "The collector's resident memory",
+                         MetricKind::gauge))),
+      fds_(self.add(spec("process_open_fds", "File descriptors the collector holds open",
+                         MetricKind::gauge))),
+      start_(self.add(spec("process_start_time_seconds",
+                           "When the collector started, in seconds since the epoch",
+                           MetricKind::gauge))),
+      build_(self.add(spec("kscope_build_info", "1, with the collector's version",
+                           MetricKind::gauge, {"version"}))) {}
+
+void SelfMetrics::update(const SelfState& s, const prom::MetricSet& budgeted) {
+  std::array<std::string, 2> two;
+  std::array<std::string, 1> one;
+  for (prom::Metric* m : {&records_, &lost_, &probe_info_, &series_, &folded_}) m->clear();
+  for (const auto& p : s.probes) {
+    one[0] = p.probe;
+    records_.set(one, static_cast<double>(p.records));
+    two = {p.probe, p.hook};
+    probe_info_.set(two, 1);
+    for (const auto& l : p.losses) {
+      two = {p.probe, l.point};
+      lost_.set(two, static_cast<double>(l.total));
+    }
+  }
+  for (const auto& m : budgeted.metrics()) {
+    one[0] = m->spec().name;
+    series_.set(one, static_cast<double>(m->series()));
+    folded_.set(one, static_cast<double>(m->folded()));
+  }
+  one[0] = "per_metric";
+  series_limit_.set(one, budgeted.budget().per_metric);
+  one[0] = "total";
+  series_limit_.set(one, budgeted.budget().total);
+  expired_.set({}, static_cast<double>(budgeted.expired()));
+  scrape_.set({}, s.last_scrape_seconds);
+  scrape_errors_.set({}, static_cast<double>(s.scrape_errors));
+  flows_.set({}, static_cast<double>(s.active_flows));
+  reloads_.set({}, static_cast<double>(s.reloads));
+  reload_failures_.set({}, static_cast<double>(s.reload_failures));
+  cpu_.set({}, cpu_seconds());
+  rss_.set({}, rss_bytes());
+  fds_.set({}, open_fds());
+  start_.set({}, start_time());
+  one[0] = KSCOPE_VERSION;  // the project's version, from CMake
+  build_.set(one, 1);
+}
+
+}  // namespace kscope::collect

@@ -1,0 +1,42 @@
+// The collector's own metrics, declared once: what each probe received and lost per loss
+// point, the series budget, the scrape's duration, the flow table, and the process's CPU,
+// memory and build. Read fresh at every scrape; never folded by the budget.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "exporters/collect/tool_source.h"
+#include "exporters/prometheus/metric_set.h"
+
+namespace kscope::collect {
+
+struct ProbeState {
+  std::string probe;  // the tool, or "flows"
+  std::string hook;   // the hook alternative it attached through
+  uint64_t records = 0;
+  std::vector<LossPoint> losses;
+};
+
+struct SelfState {
+  std::vector<ProbeState> probes;
+  double last_scrape_seconds = 0;
+  uint64_t scrape_errors = 0;
+  size_t active_flows = 0;
+  uint64_t reloads = 0, reload_failures = 0;
+};
+
+class SelfMetrics {
+ public:
+  explicit SelfMetrics(prom::MetricSet& self);
+  // Sets every self metric from `state` and from `budgeted`, the set the budget governs.
+  void update(const SelfState& state, const prom::MetricSet& budgeted);
+
+ private:
+  prom::Metric &records_, &lost_, &probe_info_, &series_, &series_limit_, &folded_, &expired_,
+      &scrape_, &scrape_errors_, &flows_, &reloads_, &reload_failures_, &cpu_, &rss_, &fds_,
+      &start_, &build_;
+};
+
+}  // namespace kscope::collect

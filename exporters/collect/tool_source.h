@@ -1,0 +1,52 @@
+// One registry tool running inside the collector: its probe loaded and attached as
+// `kscope trace` would, its records decoded and fed to its metrics (tool_metrics.h), and
+// what it lost counted per loss point for the collector's own metrics.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "bpf/ring_buffer.h"
+#include "exporters/collect/tool_metrics.h"
+
+namespace kscope::collect {
+
+// Losses by where they happened: the kscope_probe_lost_total{point} values.
+struct LossPoint {
+  std::string point;  // ring_reserve, decode, recursion, or the probe counter's kind
+  uint64_t total = 0;
+};
+
+class ToolSource final : public RecordSink {
+ public:
+  static Result<std::unique_ptr<ToolSource>> open(const ToolBinding& binding, Feed feed);
+  ~ToolSource() override;
+
+  const ToolBinding& binding() const { return binding_; }
+  const LiveProbe& probe() const { return *probe_; }
+  // The ring buffer's epoll fd (event tools), or -1.
+  int epoll_fd() const;
+  // Drains the ring buffer (event tools) or empties the kernel's aggregates into the metrics.
+  Result<void> collect();
+  uint64_t events() const { return events_; }
+  // Every loss point, read now from the probe's counters.
+  Result<std::vector<LossPoint>> losses() const;
+
+  void on_record(std::span<const std::byte> record) override;
+
+ private:
+  ToolSource(const ToolBinding& b, Feed feed) : binding_(b), feed_(std::move(feed)) {}
+  const ToolBinding& binding_;
+  const Tool* tool_ = nullptr;
+  std::unique_ptr<ToolArgs> args_;
+  Feed feed_;
+  std::unique_ptr<LiveProbe> probe_;
+  std::optional<RingBuffer> ring_;
+  uint64_t events_ = 0, undecoded_ = 0;
+};
+
+}  // namespace kscope::collect

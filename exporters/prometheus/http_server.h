@@ -1,0 +1,67 @@
+// The scrape endpoint: a small HTTP/1.1 server, enough for Prometheus, curl and a browser.
+// It runs on the caller's io_context and nowhere else (single-threaded: no locks); what each
+// path answers is the handler's business.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+
+#include "base/result.h"
+
+namespace kscope::prom {
+
+struct HttpRequestInfo {
+  std::string method;  // "GET" or "HEAD": other methods get 405 before the handler
+  std::string path;    // the target without its query string, e.g. "/metrics"
+  std::string accept;  // header values, "" when absent; repeated headers joined by ", "
+  std::string accept_encoding;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+  std::string content_encoding;  // "" sends no Content-Encoding; the server never compresses
+};
+
+class HttpServer {
+ public:
+  using Handler = std::function<HttpResponse(const HttpRequestInfo&)>;
+
+  struct Stats {
+    uint64_t requests = 0;             // every request answered, bad ones included
+    uint64_t bad_requests = 0;         // answered 400 or 431
+    uint64_t refused_connections = 0;  // closed at once: kMaxConnections were open
+  };
+
+  static constexpr size_t kMaxConnections = 64;
+  static constexpr size_t kMaxHeadBytes = 16 * 1024;
+  static constexpr int kIdleSeconds = 30;
+
+  // Listens on "127.0.0.1:9437", "[::1]:9437", "0.0.0.0:0" (port 0: the kernel picks one;
+  // port() tells which) and starts accepting on `io`.
+  static Result<std::unique_ptr<HttpServer>> start(boost::asio::io_context& io,
+                                                   std::string_view listen, Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  uint16_t port() const;
+  std::string address() const;  // e.g. "127.0.0.1:9437", "[::1]:9437"
+  // Closes the acceptor and every connection; the handler is not called again.
+  void stop();
+  const Stats& stats() const;
+
+  struct Core;  // shared with the connections, which may outlive the server by a callback
+
+ private:
+  explicit HttpServer(std::shared_ptr<Core> core);
+  std::shared_ptr<Core> core_;
+};
+
+}  // namespace kscope::prom
