@@ -1,6 +1,7 @@
 #include "bpf/skeleton.h"
 
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include <bpf/bpf.h>
@@ -42,6 +43,22 @@ Result<void> keep_stage_flush(bpf_object* obj) {
     return fail_errno(fmt::format("set autoload of {}", kStageFlush), err);
   bpf_program__set_autoattach(prog, false);
   return {};
+}
+
+Result<std::vector<ProgramStats>> program_stats(const bpf_object* obj) {
+  std::vector<ProgramStats> out;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    int fd = bpf_program__fd(prog);
+    if (fd < 0) continue;
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
+      return fail(fmt::format("read the run counters of program {}: {}", bpf_program__name(prog),
+                              std::strerror(errno)));
+    out.push_back({bpf_program__name(prog), info.run_cnt, info.run_time_ns, info.recursion_misses});
+  }
+  return out;
 }
 
 Result<void> flush_stages(const bpf_object* obj) {

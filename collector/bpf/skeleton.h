@@ -43,6 +43,17 @@ Result<void> keep_stage_flush(bpf_object* obj);
 Result<void> flush_stages(const bpf_object* obj);
 // The error for a failed load: the verifier's rejection named as such, else errno + libbpf.
 std::unexpected<Error> load_failed(const char* name, int err, const log::LibbpfCapture& capture);
+
+// A loaded program's counters from the kernel (bpf_prog_info): runs and run time only while
+// the kernel's BPF statistics are on (BPF_ENABLE_STATS or kernel.bpf_stats_enabled).
+struct ProgramStats {
+  std::string name;
+  uint64_t runs = 0;
+  uint64_t run_time_ns = 0;
+  uint64_t recursion_misses = 0;  // runs the kernel skipped (5.12+)
+};
+// Every loaded program of `obj` (another hook alternative's programs are not loaded).
+Result<std::vector<ProgramStats>> program_stats(const bpf_object* obj);
 }  // namespace object
 
 template <class T>

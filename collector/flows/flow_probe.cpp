@@ -174,6 +174,9 @@ class LiveFlowProbe final : public FlowProbe {
   }
   const std::vector<std::string>& notes() const override { return notes_; }
   std::string where() const override { return where_; }
+  Result<std::vector<object::ProgramStats>> programs() const override {
+    return object::program_stats(skel_.object());
+  }
 
   Skeleton<flows_bpf> skel_;
   uint8_t point_;

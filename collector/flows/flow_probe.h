@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "bpf/skeleton.h"
 #include "flows/flow_table.h"
 
 namespace kscope::flows {
@@ -40,6 +41,8 @@ class FlowProbe {
   // The ring buffer of FIN/RST notifications, and its lost-record counter.
   virtual int ring_fd() const = 0;
   virtual uint64_t lost_notifications() const = 0;
+  // The loaded programs' run counters (the collector's kernel BPF statistics).
+  virtual Result<std::vector<object::ProgramStats>> programs() const = 0;
   // What the start found and did, for the user: e.g. the filters a killed run left.
   virtual const std::vector<std::string>& notes() const = 0;
   // Where it counts, e.g. "tc eth0 (ifindex 2)", "cgroup /sys/fs/cgroup".

@@ -28,18 +28,10 @@ Result<RingBuffer> event_ring(LiveProbe& probe, RecordSink& sink) {
 }
 
 Result<uint64_t> recursion_misses(const bpf_object* obj) {
+  auto stats = object::program_stats(obj);
+  if (!stats) return std::unexpected(stats.error());
   uint64_t total = 0;
-  bpf_program* prog;
-  bpf_object__for_each_program(prog, obj) {
-    int fd = bpf_program__fd(prog);
-    if (fd < 0) continue;  // not loaded: another hook alternative's program
-    bpf_prog_info info{};
-    uint32_t len = sizeof(info);
-    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
-      return fail(fmt::format("read the run counters of program {}: {}", bpf_program__name(prog),
-                              std::strerror(errno)));
-    total += info.recursion_misses;
-  }
+  for (const auto& p : *stats) total += p.recursion_misses;
   return total;
 }
 

@@ -44,6 +44,8 @@ class LiveProbe {
   // program while another run of it holds the CPU (a trampoline preempted on PREEMPT_RT,
   // a tracepoint hit from inside a probe). 0 where the kernel does not count them.
   virtual Result<uint64_t> missed() const = 0;
+  // The loaded programs' run counters (the collector's kernel BPF statistics).
+  virtual Result<std::vector<object::ProgramStats>> programs() const = 0;
   virtual const HookAlternative& hook() const = 0;
   // Sends the events the probe holds staged on its CPUs into the ring buffer
   // (probes/common/stage.bpf.h); nothing for a probe that does not stage.
@@ -65,6 +67,9 @@ class SkeletonProbe final : public LiveProbe {
   int events_fd() const override { return object::map_fd(skel_.object(), "events"); }
   int map_fd(const char* name) const override { return object::map_fd(skel_.object(), name); }
   Result<uint64_t> missed() const override { return recursion_misses(skel_.object()); }
+  Result<std::vector<object::ProgramStats>> programs() const override {
+    return object::program_stats(skel_.object());
+  }
   const HookAlternative& hook() const override { return hook_; }
   Result<void> flush_staged() override { return object::flush_stages(skel_.object()); }
   T* skeleton() const { return skel_.get(); }

@@ -1,5 +1,11 @@
 #include "exporters/collect/collector.h"
 
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
@@ -57,6 +63,7 @@ struct Collector::State {
   std::unique_ptr<prom::HttpServer> server;
   std::vector<std::string> skipped;
   asio::steady_timer tick;
+  int stats_fd = -1;  // held while bpf_stats is on: the kernel counts run time meanwhile
   Clock::time_point last_expire = Clock::now();
   bool stopped = false;
 
@@ -123,6 +130,18 @@ struct Collector::State {
     flow_watch.reset();
     flow.reset();
   }
+  // BPF_ENABLE_STATS: on while its fd is open, so a killed collector leaves it off.
+  void apply_bpf_stats() {
+    if (config.bpf_stats && stats_fd < 0) {
+      stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+      if (stats_fd < 0)
+        skip("bpf_stats", Error{fmt::format("BPF_ENABLE_STATS: {}", std::strerror(errno)),
+                                "it needs CAP_SYS_ADMIN (Linux 5.8)"});
+    } else if (!config.bpf_stats && stats_fd >= 0) {
+      close(stats_fd);
+      stats_fd = -1;
+    }
+  }
   void skip(std::string what, const Error& e) {
     std::string line = fmt::format("{}: {}", what, e.message);
     if (!e.hint.empty()) line += fmt::format(" (hint: {})", e.hint);
@@ -171,10 +190,13 @@ struct Collector::State {
                    r.source->events(), {}};
       if (auto l = r.source->losses()) p.losses = std::move(*l);
       else ++self_state.scrape_errors;
+      if (stats_fd >= 0) read_programs(r.source->probe().programs(), p);
       self_state.probes.push_back(std::move(p));
     }
     if (flow) {
-      self_state.probes.push_back({"flows", std::string(flow->hook()), flow->records(), flow->losses()});
+      ProbeState p{"flows", std::string(flow->hook()), flow->records(), flow->losses(), {}};
+      if (stats_fd >= 0) read_programs(flow->probe().programs(), p);
+      self_state.probes.push_back(std::move(p));
       self_state.active_flows = flow->flows();
     }
     self.update(self_state, metrics);
@@ -184,6 +206,11 @@ struct Collector::State {
                     std::make_move_iterator(own.end()));
     self_state.last_scrape_seconds = std::chrono::duration<double>(Clock::now() - started).count();
     return families;
+  }
+
+  void read_programs(Result<std::vector<object::ProgramStats>> programs, ProbeState& p) {
+    if (programs) p.programs = std::move(*programs);
+    else ++self_state.scrape_errors;
   }
 
   prom::HttpResponse handle(const prom::HttpRequestInfo& req) {
@@ -231,6 +258,7 @@ Result<std::unique_ptr<Collector>> Collector::start(Config config, asio::io_cont
   if (auto l = s->listen(s->config.listen); !l) return std::unexpected(l.error());
   s->open_tools();
   s->open_flows();
+  s->apply_bpf_stats();
   s->arm_tick();
   return std::unique_ptr<Collector>(new Collector(std::move(s)));
 }
@@ -266,6 +294,7 @@ Result<void> Collector::reload(Config next) {
     s.close_flows();
     s.open_flows();
   }
+  s.apply_bpf_stats();
   ++s.self_state.reloads;
   return {};
 }
@@ -279,6 +308,8 @@ void Collector::stop() {
   s.tick.cancel();
   if (s.server) s.server->stop();
   s.tools.clear();
+  s.config.bpf_stats = false;
+  s.apply_bpf_stats();
 }
 
 std::string Collector::address() const { return s_->server ? s_->server->address() : ""; }

@@ -86,6 +86,12 @@ SelfMetrics::SelfMetrics(prom::MetricSet& self)
                                 "1 for each probe running, with the hook alternative it attached "
                                 "through",
                                 MetricKind::gauge, {"probe", "hook"}))),
+      runs_(self.add(spec("kscope_bpf_program_runs_total",
+                          "Runs of each BPF program, while bpf_stats is on (kernel BPF statistics)",
+                          MetricKind::counter, {"probe", "program"}))),
+      run_time_(self.add(spec("kscope_bpf_program_run_seconds_total",
+                              "Time each BPF program ran, while bpf_stats is on",
+                              MetricKind::counter, {"probe", "program"}))),
       series_(self.add(spec("kscope_series", "Series each metric has now", MetricKind::gauge,
                             {"metric"}))),
       series_limit_(self.add(spec("kscope_series_limit",
@@ -126,7 +132,8 @@ SelfMetrics::SelfMetrics(prom::MetricSet& self)
 void SelfMetrics::update(const SelfState& s, const prom::MetricSet& budgeted) {
   std::array<std::string, 2> two;
   std::array<std::string, 1> one;
-  for (prom::Metric* m : {&records_, &lost_, &probe_info_, &series_, &folded_}) m->clear();
+  for (prom::Metric* m : {&records_, &lost_, &probe_info_, &runs_, &run_time_, &series_, &folded_})
+    m->clear();
   for (const auto& p : s.probes) {
     one[0] = p.probe;
     records_.set(one, static_cast<double>(p.records));
@@ -135,6 +142,11 @@ void SelfMetrics::update(const SelfState& s, const prom::MetricSet& budgeted) {
     for (const auto& l : p.losses) {
       two = {p.probe, l.point};
       lost_.set(two, static_cast<double>(l.total));
+    }
+    for (const auto& prog : p.programs) {
+      two = {p.probe, prog.name};
+      runs_.set(two, static_cast<double>(prog.runs));
+      run_time_.set(two, static_cast<double>(prog.run_time_ns) * 1e-9);
     }
   }
   for (const auto& m : budgeted.metrics()) {

@@ -17,6 +17,7 @@ struct ProbeState {
   std::string hook;   // the hook alternative it attached through
   uint64_t records = 0;
   std::vector<LossPoint> losses;
+  std::vector<object::ProgramStats> programs;  // only while bpf_stats is on
 };
 
 struct SelfState {
@@ -34,7 +35,7 @@ class SelfMetrics {
   void update(const SelfState& state, const prom::MetricSet& budgeted);
 
  private:
-  prom::Metric &records_, &lost_, &probe_info_, &series_, &series_limit_, &folded_, &expired_,
+  prom::Metric &records_, &lost_, &probe_info_, &runs_, &run_time_, &series_, &series_limit_, &folded_, &expired_,
       &scrape_, &scrape_errors_, &flows_, &reloads_, &reload_failures_, &cpu_, &rss_, &fds_,
       &start_, &build_;
 };
