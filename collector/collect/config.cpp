@@ -40,6 +40,15 @@ constexpr CountRange kSeriesPerMetric{
     1, 1'000'000, "past it, new label sets fold into the metric's \"other\" series"};
 constexpr CountRange kSeriesTotal{1, 10'000'000, "the cap over every metric together"};
 constexpr DurationRange kSeriesTtl{kSecond, 30 * kDay, "a series not updated this long is removed"};
+struct SizeRange {
+  uint64_t lo, hi;
+  std::string_view why;
+};
+constexpr uint64_t kMiB = 1ull << 20, kGiB = 1ull << 30;
+constexpr SizeRange kMemory{2 * kMiB, 64 * kGiB,
+                            "near it the collector sheds load (docs/config.md, the memory budget)"};
+constexpr SizeRange kBpfMemory{16 * kMiB, 64 * kGiB,
+                               "a source whose maps would pass it is left out"};
 constexpr CountRange kMaxFlows{1, 16'777'216, "the flows the kernel's flow table tracks at once"};
 constexpr DurationRange kSweepInterval{milliseconds{10}, 60 * kSecond,
                                        "how often user space sweeps the flow table"};
@@ -63,9 +72,10 @@ constexpr std::array<Switch, 7> kSwitches = {{{"tcp", &Config::tcp},
                                               {"syscalls", &Config::syscalls}}};
 
 // Every key path, to say where a key placed at the wrong level belongs.
-constexpr std::array<std::string_view, 21> kAllPaths = {
+constexpr std::array<std::string_view, 23> kAllPaths = {
     "listen", "labels", "bpf_stats",
-    "limits.series_per_metric", "limits.series_total", "limits.series_ttl",
+    "limits.series_per_metric", "limits.series_total", "limits.series_ttl", "limits.memory",
+    "limits.bpf_memory",
     "sources.flows", "sources.flows.enabled", "sources.flows.interface", "sources.flows.cgroup",
     "sources.flows.max_flows", "sources.flows.sweep_interval", "sources.flows.idle_timeout",
     "sources.flows.active_timeout",
@@ -86,6 +96,15 @@ std::string format_duration(milliseconds d) {
       return fmt::format("{}{}", d.count() / u.size.count(), u.name);
   }
   return fmt::format("{}ms", d.count());
+}
+
+// The largest binary unit that divides exactly: 128MiB, 1GiB, 1536KiB.
+std::string format_size(uint64_t b) {
+  constexpr std::array<std::pair<uint64_t, std::string_view>, 3> units = {
+      {{kGiB, "GiB"}, {kMiB, "MiB"}, {1024, "KiB"}}};
+  for (const auto& [size, name] : units)
+    if (b % size == 0 && b >= size) return fmt::format("{}{}", b / size, name);
+  return fmt::format("{}B", b);
 }
 
 // ---- where an error is: FILE:LINE:COL and the key path ----
@@ -251,6 +270,32 @@ Result<milliseconds> read_duration(const Reader& r, const Item& v, const Duratio
                                format_duration(range.lo), format_duration(range.hi), s),
                    std::string(range.why));
   return milliseconds{static_cast<int64_t>(n) * u->second.count()};
+}
+
+// An integer and a binary unit: 512KiB, 128MiB, 2GiB.
+Result<uint64_t> read_size(const Reader& r, const Item& v, const SizeRange& range) {
+  constexpr std::string_view expected = "expected a size such as 128MiB or 1GiB";
+  if (!v.node.IsScalar())
+    return r.error(v, fmt::format("{}, got {}", expected, describe(v.node)),
+                   "an integer and a unit: KiB, MiB or GiB");
+  const std::string& s = v.node.Scalar();
+  size_t digits = 0;
+  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+  std::string_view unit = std::string_view(s).substr(digits);
+  static constexpr std::array<std::pair<std::string_view, uint64_t>, 3> units = {
+      {{"KiB", 1024}, {"MiB", kMiB}, {"GiB", kGiB}}};
+  auto u = std::find_if(units.begin(), units.end(), [&](const auto& x) { return x.first == unit; });
+  if (digits == 0 || u == units.end())
+    return r.error(v, fmt::format("{}, got '{}'", expected, s),
+                   "one integer and one unit: KiB, MiB or GiB (binary: 1MiB is 1048576 bytes)");
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + digits, n);
+  if (ec != std::errc{} || n > range.hi / u->second || n * u->second < range.lo)
+    return r.error(v,
+                   fmt::format("expected a size from {} to {}, got '{}'", format_size(range.lo),
+                               format_size(range.hi), s),
+                   std::string(range.why));
+  return n * u->second;
 }
 
 Result<std::string> read_string(const Reader& r, const Item& v, std::string_view expected) {
@@ -491,6 +536,9 @@ Result<void> read_limits(const Reader& r, const Item& v, Limits& limits) {
       {"series_per_metric", into(limits.series_per_metric, count(per_metric, kSeriesPerMetric))},
       {"series_total", into(limits.series_total, count(total, kSeriesTotal))},
       {"series_ttl", into(limits.series_ttl, ttl)},
+      {"memory", into(limits.memory, [&](const Item& x) { return read_size(r, x, kMemory); })},
+      {"bpf_memory",
+       into(limits.bpf_memory, [&](const Item& x) { return read_size(r, x, kBpfMemory); })},
   };
   if (auto ok = read_map(r, v, fields); !ok) return ok;
   if (limits.series_total < limits.series_per_metric) {
@@ -645,6 +693,12 @@ std::string default_config_yaml() {
       fmt::format("{}, >= series_per_metric: {}", range_text(kSeriesTotal), kSeriesTotal.why));
   y += yaml_line(2, "series_ttl", format_duration(d.limits.series_ttl),
                  fmt::format("{}: {}", range_text(kSeriesTtl), kSeriesTtl.why));
+  y += yaml_line(2, "memory", format_size(d.limits.memory),
+                 fmt::format("{}..{}: the collector's own memory; {}", format_size(kMemory.lo),
+                             format_size(kMemory.hi), kMemory.why));
+  y += yaml_line(2, "bpf_memory", format_size(d.limits.bpf_memory),
+                 fmt::format("{}..{}: its probes' BPF maps; {}", format_size(kBpfMemory.lo),
+                             format_size(kBpfMemory.hi), kBpfMemory.why));
   y += yaml_line(0, "bpf_stats", yaml_bool(d.bpf_stats),
                  "kernel BPF run-time statistics (kernel.bpf_stats_enabled) while running");
   y += yaml_line(0, "sources", "", "");

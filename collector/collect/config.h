@@ -30,6 +30,8 @@ struct Limits {
   uint32_t series_per_metric = 2000;  // then new label sets fold into the metric's "other" series
   uint32_t series_total = 20000;
   std::chrono::seconds series_ttl{600};  // a series not updated this long is removed
+  uint64_t memory = 128ull << 20;      // the collector's own (anonymous) resident memory
+  uint64_t bpf_memory = 256ull << 20;  // the BPF maps its probes hold
   friend bool operator==(const Limits&, const Limits&) = default;
 };
 

@@ -48,6 +48,11 @@ class FlowTable {
 
   size_t size() const { return flows_.size(); }
   bool contains(const ks_flow_key& key) const { return flows_.contains(key); }
+  // Forgets every flow without a record (the collector's memory budget).
+  void clear() {
+    flows_.clear();
+    ending_ = 0;
+  }
   // Some flow saw a FIN or RST and waits for a quiet sweep to end: sweep again soon.
   bool ending() const { return ending_ > 0; }
   // The flows now, with what each counted since its last record: for a live top-N view.

@@ -1,6 +1,7 @@
 #include "exporters/collect/collector.h"
 
 #include <bpf/bpf.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +14,7 @@
 #include "base/log.h"
 #include "bpf/mounts.h"
 #include "exporters/collect/flow_source.h"
+#include "exporters/collect/memory_use.h"
 #include "exporters/collect/self_metrics.h"
 #include "exporters/collect/tool_source.h"
 #include "exporters/collect/workload.h"
@@ -65,6 +67,7 @@ struct Collector::State {
   asio::steady_timer tick;
   int stats_fd = -1;  // held while bpf_stats is on: the kernel counts run time meanwhile
   Clock::time_point last_expire = Clock::now();
+  uint64_t baseline_bytes = 0;  // the collector's own memory once its sources were open
   bool stopped = false;
 
   State(asio::io_context& io_, Config c)
@@ -90,11 +93,13 @@ struct Collector::State {
       bool running = false;
       for (const auto& r : tools) running |= &r.source->binding() == &b;
       if (running) continue;
+      uint64_t before = bpf_map_bytes();
       auto s = ToolSource::open(b, b.declare(metrics, *workload));
       if (!s) {
         skip(fmt::format("{} ({})", b.tool, b.source), s.error());
         continue;
       }
+      if (!within_bpf_budget(fmt::format("{} ({})", b.tool, b.source), before)) continue;
       log::info("collect: {} attached via {} ({})", b.tool, (*s)->probe().hook().name,
                 (*s)->probe().hook().attach_points);
       tools.push_back({std::move(*s), nullptr});
@@ -114,11 +119,13 @@ struct Collector::State {
   }
   void open_flows() {
     if (!config.flows.enabled) return;
+    uint64_t before = bpf_map_bytes();
     auto f = FlowSource::open(config.flows, metrics, *workload, cgroups ? &*cgroups : nullptr);
     if (!f) {
       skip("flows", f.error());
       return;
     }
+    if (!within_bpf_budget("flows", before)) return;
     for (const auto& note : (*f)->probe().notes()) log::warn("collect: flows: {}", note);
     log::info("collect: flows counting at {}", (*f)->probe().where());
     flow = std::move(*f);
@@ -130,6 +137,48 @@ struct Collector::State {
     flow_watch.reset();
     flow.reset();
   }
+  // A source just opened (and still to be destroyed by the caller when this says no): its
+  // maps must leave the BPF maps within limits.bpf_memory, else it is left out, the later
+  // sources in the order first.
+  bool within_bpf_budget(const std::string& what, uint64_t before) {
+    uint64_t after = bpf_map_bytes();
+    if (after <= config.limits.bpf_memory) return true;
+    ++self_state.shed_sources;
+    self_state.degraded_bpf_memory = true;
+    skip(what, Error{fmt::format("its BPF maps ({} KiB) would bring the collector's to {} KiB, past "
+                                 "limits.bpf_memory ({} KiB)",
+                                 (after - before) / 1024, after / 1024,
+                                 config.limits.bpf_memory / 1024),
+                     "raise limits.bpf_memory, or turn off sources you do not need"});
+    return false;
+  }
+
+  // The memory budget (limits.memory), by account: what the collector took at start, its
+  // flow table and its series. In that order it sheds: first no new series past what is
+  // left (MetricSet's byte limit, enforced as each series is made: new label sets fold into
+  // other, counted as shed), then, when the flow table alone would pass it, the table's
+  // flows. Degraded from 90 % of the budget until it falls below 80 %.
+  static constexpr uint64_t kFlowEntryBytes = 320;  // FlowTable's entry and its node, by account
+  void check_memory() {
+    uint64_t limit = config.limits.memory;
+    uint64_t flows_bytes = flow ? flow->flows() * kFlowEntryBytes : 0;
+    if (baseline_bytes + flows_bytes > limit && flow) {
+      self_state.shed_flows += flow->shed();
+      self_state.degraded_memory = true;
+      flows_bytes = 0;
+    }
+    uint64_t fixed = baseline_bytes + flows_bytes;
+    metrics.set_byte_limit(limit > fixed ? limit - fixed : 0);
+    self_state.accounted_bytes = fixed + metrics.bytes();
+    if (self_state.accounted_bytes >= limit / 10 * 9 && !self_state.degraded_memory) {
+      self_state.degraded_memory = true;
+      log::warn("collect: memory {} KiB of {} KiB (limits.memory): no new series past it",
+                self_state.accounted_bytes / 1024, limit / 1024);
+    } else if (self_state.accounted_bytes < limit / 10 * 8) {
+      self_state.degraded_memory = false;
+    }
+  }
+
   // BPF_ENABLE_STATS: on while its fd is open, so a killed collector leaves it off.
   void apply_bpf_stats() {
     if (config.bpf_stats && stats_fd < 0) {
@@ -145,8 +194,7 @@ struct Collector::State {
   void skip(std::string what, const Error& e) {
     std::string line = fmt::format("{}: {}", what, e.message);
     if (!e.hint.empty()) line += fmt::format(" (hint: {})", e.hint);
-    log::warn("collect: left out {}", line);
-    skipped.push_back(std::move(line));
+    skipped.push_back(std::move(line));  // the CLI prints them
   }
 
   void drain(ToolSource& s) {
@@ -170,6 +218,7 @@ struct Collector::State {
       for (auto& r : tools)
         if (r.watch) drain(*r.source);  // event tools; aggregates are read at scrapes
       drain_flows(false);
+      check_memory();
       // Idle series and gone containers, a few times per TTL.
       auto every = std::max<Clock::duration>(std::chrono::seconds(1), config.limits.series_ttl / 4);
       if (Clock::now() - last_expire >= every) {
@@ -199,6 +248,10 @@ struct Collector::State {
       self_state.probes.push_back(std::move(p));
       self_state.active_flows = flow->flows();
     }
+    self_state.anon_limit = config.limits.memory;
+    self_state.bpf_limit = config.limits.bpf_memory;
+    self_state.anon_bytes = anon_resident_bytes();
+    self_state.bpf_bytes = bpf_map_bytes();
     self.update(self_state, metrics);
     auto families = metrics.collect();
     auto own = self_set.collect();
@@ -219,6 +272,9 @@ struct Collector::State {
       prom::HttpResponse resp;
       resp.content_type = std::string(prom::content_type(format));
       prom::serialize(scrape(), format, resp.body);
+      // The scrape's families are freed by now: give their pages back, so that the memory
+      // budget measures what the collector keeps, not its last scrape's high-water mark.
+      malloc_trim(0);
       if (prom::accepts_gzip(req.accept_encoding)) {
         if (auto z = prom::gzip(resp.body)) {
           resp.body = std::move(*z);
@@ -256,9 +312,13 @@ Result<std::unique_ptr<Collector>> Collector::start(Config config, asio::io_cont
   s->workload = std::make_unique<Workload>(s->config.labels, s->cgroups ? &*s->cgroups : nullptr);
   // The endpoint first: a port in use fails before any probe is loaded.
   if (auto l = s->listen(s->config.listen); !l) return std::unexpected(l.error());
-  s->open_tools();
+  // Flows first: the BPF budget leaves out the sources opened last.
   s->open_flows();
+  s->open_tools();
   s->apply_bpf_stats();
+  malloc_trim(0);  // what loading the probes freed
+  s->baseline_bytes = anon_resident_bytes();
+  s->check_memory();
   s->arm_tick();
   return std::unique_ptr<Collector>(new Collector(std::move(s)));
 }
@@ -288,13 +348,15 @@ Result<void> Collector::reload(Config next) {
   s.config = std::move(next);
   s.metrics.set_budget(budget_of(s.config.limits));
   s.skipped.clear();
+  s.self_state.degraded_bpf_memory = false;
   s.close_disabled_tools();
-  s.open_tools();
   if (flows_changed) {
     s.close_flows();
     s.open_flows();
   }
+  s.open_tools();
   s.apply_bpf_stats();
+  s.check_memory();
   ++s.self_state.reloads;
   return {};
 }

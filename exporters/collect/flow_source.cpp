@@ -109,6 +109,12 @@ Result<void> FlowSource::collect(bool force) {
 
 Result<void> FlowSource::finish() { return sweep(boot_now_ns()); }
 
+size_t FlowSource::shed() {
+  size_t n = table_->size();
+  table_->clear();
+  return n;
+}
+
 std::vector<LossPoint> FlowSource::losses() const {
   return {{"table_full", overflow_packets_}, {"notification_ring", probe_->lost_notifications()}};
 }

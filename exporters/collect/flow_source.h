@@ -37,6 +37,10 @@ class FlowSource final : public RecordSink {
   uint64_t records() const { return records_; }
   std::string_view hook() const { return config_.interface.empty() ? "cgroup_skb" : "tc"; }
   std::vector<LossPoint> losses() const;
+  // The memory budget's second step: forgets every flow of the table (their counts are in
+  // the metrics already; a flow seen again counts in kscope_flows_total again). Returns how
+  // many were dropped.
+  size_t shed();
 
   void on_record(std::span<const std::byte>) override { poked_ = true; }
 

@@ -7,6 +7,7 @@
 #include <array>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 namespace kscope::collect {
 namespace {
@@ -112,6 +113,26 @@ SelfMetrics::SelfMetrics(prom::MetricSet& self)
                                    MetricKind::counter))),
       flows_(self.add(spec("kscope_flows_active", "Flows in the collector's flow table",
                            MetricKind::gauge))),
+      memory_(self.add(spec("kscope_memory_bytes",
+                            "Memory the collector uses: kind=accounted (what limits.memory "
+                            "governs: its memory at start, flow table and series, by account), "
+                            "anon (its resident heap and stacks, measured) or bpf (its BPF maps)",
+                            MetricKind::gauge, {"kind"}))),
+      memory_limit_(self.add(spec("kscope_memory_limit_bytes",
+                                  "The memory budget: kind=accounted (limits.memory) or bpf "
+                                  "(limits.bpf_memory)",
+                                  MetricKind::gauge, {"kind"}))),
+      degraded_(self.add(spec("kscope_degraded",
+                              "1 while the collector sheds load: reason=memory (its accounted "
+                              "memory passed 90 % of limits.memory, until below 80 %) or "
+                              "bpf_memory (a source was left out to stay within "
+                              "limits.bpf_memory)",
+                              MetricKind::gauge, {"reason"}))),
+      shed_(self.add(spec("kscope_shed_total",
+                          "What the memory budget shed: what=series (updates of new label sets "
+                          "folded into other for want of memory), flows (flows the flow table "
+                          "forgot) or sources (sources left out)",
+                          MetricKind::counter, {"what"}))),
       reloads_(self.add(spec("kscope_config_reloads_total", "Configuration reloads (SIGHUP) applied",
                              MetricKind::counter))),
       reload_failures_(self.add(spec("kscope_config_reload_failures_total",
@@ -162,6 +183,24 @@ void SelfMetrics::update(const SelfState& s, const prom::MetricSet& budgeted) {
   scrape_.set({}, s.last_scrape_seconds);
   scrape_errors_.set({}, static_cast<double>(s.scrape_errors));
   flows_.set({}, static_cast<double>(s.active_flows));
+  for (auto [kind, used] : {std::pair{"accounted", s.accounted_bytes}, std::pair{"anon", s.anon_bytes},
+                            std::pair{"bpf", s.bpf_bytes}}) {
+    one[0] = kind;
+    memory_.set(one, static_cast<double>(used));
+  }
+  for (auto [kind, limit] : {std::pair{"accounted", s.anon_limit}, std::pair{"bpf", s.bpf_limit}}) {
+    one[0] = kind;
+    memory_limit_.set(one, static_cast<double>(limit));
+  }
+  one[0] = "memory";
+  degraded_.set(one, s.degraded_memory);
+  one[0] = "bpf_memory";
+  degraded_.set(one, s.degraded_bpf_memory);
+  for (auto [what, n] : {std::pair{"series", budgeted.shed()}, std::pair{"flows", s.shed_flows},
+                         std::pair{"sources", s.shed_sources}}) {
+    one[0] = what;
+    shed_.set(one, static_cast<double>(n));
+  }
   reloads_.set({}, static_cast<double>(s.reloads));
   reload_failures_.set({}, static_cast<double>(s.reload_failures));
   cpu_.set({}, cpu_seconds());

@@ -26,6 +26,11 @@ struct SelfState {
   uint64_t scrape_errors = 0;
   size_t active_flows = 0;
   uint64_t reloads = 0, reload_failures = 0;
+  // The memory budget: what is used and allowed, whether the collector sheds load and why,
+  // and what it shed.
+  uint64_t accounted_bytes = 0, anon_bytes = 0, anon_limit = 0, bpf_bytes = 0, bpf_limit = 0;
+  bool degraded_memory = false, degraded_bpf_memory = false;
+  uint64_t shed_flows = 0, shed_sources = 0;
 };
 
 class SelfMetrics {
@@ -36,7 +41,7 @@ class SelfMetrics {
 
  private:
   prom::Metric &records_, &lost_, &probe_info_, &runs_, &run_time_, &series_, &series_limit_, &folded_, &expired_,
-      &scrape_, &scrape_errors_, &flows_, &reloads_, &reload_failures_, &cpu_, &rss_, &fds_,
+      &scrape_, &scrape_errors_, &flows_, &memory_, &memory_limit_, &degraded_, &shed_, &reloads_, &reload_failures_, &cpu_, &rss_, &fds_,
       &start_, &build_;
 };
 

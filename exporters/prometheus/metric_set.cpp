@@ -13,25 +13,43 @@ const std::vector<double>& log2_microsecond_bounds() {
   return bounds;
 }
 
+size_t series_bytes(std::span<const std::string> values, size_t buckets) {
+  constexpr size_t kAlloc = 16;  // malloc's header and rounding, per allocation
+  size_t b = 48 + sizeof(std::vector<std::string>) + 72 + kAlloc;  // map node, key, Series
+  b += values.size() * sizeof(std::string) + kAlloc;                // the key's array
+  for (const auto& v : values)
+    if (v.size() > 15) b += v.size() + 1 + kAlloc;
+  if (buckets) b += buckets * sizeof(uint64_t) + kAlloc;
+  return b;
+}
+
 Metric::Series* Metric::find(std::span<const std::string> values, uint64_t cgroup_id) {
   std::vector<std::string> key(values.begin(), values.end());
   auto now = Clock::now();
   auto it = series_.find(key);
   if (it == series_.end()) {
     const Budget& b = set_.budget_;
+    size_t buckets = spec_.kind == MetricKind::histogram ? spec_.buckets.size() + 1 : 0;
+    size_t cost = series_bytes(key, buckets);
     bool room = !spec_.budgeted || (series_.size() < b.per_metric && set_.total_ < b.total);
-    if (!room) {
+    // Room is kept for every metric's other series, so that folding never passes the limit.
+    bool memory = !spec_.budgeted || set_.bytes_ + cost + set_.other_reserve() <= set_.byte_limit_;
+    if (!room || !memory) {
       // The other series is made even past the caps: one per metric, so the set is bounded
       // by total + metrics.
-      ++folded_;
+      if (room) ++set_.shed_;
+      else ++folded_;
       key.assign(spec_.labels.size(), "other");
       cgroup_id = 0;
       it = series_.find(key);
+      cost = series_bytes(key, buckets);
     }
     if (it == series_.end()) {
       it = series_.emplace(std::move(key), Series{}).first;
+      it->second.bytes = cost;
+      set_.bytes_ += cost;
       ++set_.total_;
-      if (spec_.kind == MetricKind::histogram) it->second.buckets.assign(spec_.buckets.size() + 1, 0);
+      if (buckets) it->second.buckets.assign(buckets, 0);
     }
   }
   it->second.touched = now;
@@ -45,6 +63,7 @@ void Metric::add(std::span<const std::string> values, double by, uint64_t cgroup
 
 void Metric::clear() {
   set_.total_ -= series_.size();
+  for (const auto& kv : series_) set_.bytes_ -= kv.second.bytes;
   series_.clear();
 }
 
@@ -106,6 +125,19 @@ Metric& MetricSet::add(MetricSpec spec) {
   return *metrics_.back();
 }
 
+size_t Metric::other_bytes() const {
+  std::vector<std::string> other(spec_.labels.size(), "other");
+  if (series_.contains(other)) return 0;
+  return series_bytes(other, spec_.kind == MetricKind::histogram ? spec_.buckets.size() + 1 : 0);
+}
+
+size_t MetricSet::other_reserve() const {
+  size_t n = 0;
+  for (const auto& m : metrics_)
+    if (m->spec_.budgeted) n += m->other_bytes();
+  return n;
+}
+
 void MetricSet::expire(const std::function<bool(uint64_t)>& gone) {
   auto oldest = Metric::Clock::now() - budget_.ttl;
   for (auto& m : metrics_) {
@@ -115,6 +147,7 @@ void MetricSet::expire(const std::function<bool(uint64_t)>& gone) {
       bool drop = s.touched < oldest || (s.cgroup_id && gone && gone(s.cgroup_id));
       if (drop) {
         --total_;
+        bytes_ -= s.bytes;
         ++expired_;
       }
       return drop;

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -41,6 +43,12 @@ struct Budget {
 // slot i holds values below 2^(i+1) us, the last slot everything above (+Inf alone).
 const std::vector<double>& log2_microsecond_bounds();
 
+// What one series takes in memory, by account: its map node and state, each label value's
+// string (heap-allocated past the small-string buffer) and a histogram's buckets, with the
+// allocator's overhead per allocation. Measured against RssAnon: within 20 % for comm-labelled
+// counters.
+size_t series_bytes(std::span<const std::string> values, size_t buckets);
+
 class MetricSet;
 
 class Metric {
@@ -73,9 +81,11 @@ class Metric {
     uint64_t count = 0;
     Clock::time_point touched;
     uint64_t cgroup_id = 0;
+    size_t bytes = 0;  // as series_bytes() accounted it
   };
   Metric(MetricSet& set, MetricSpec spec) : set_(set), spec_(std::move(spec)) {}
   Series* find(std::span<const std::string> values, uint64_t cgroup_id);
+  size_t other_bytes() const;  // what its other series would take, 0 once it has one
   prometheus::MetricFamily family() const;
 
   MetricSet& set_;
@@ -94,6 +104,12 @@ class MetricSet {
   // the reference stays valid as long as the set.
   Metric& add(MetricSpec spec);
   void set_budget(Budget b) { budget_ = b; }
+  // The memory the series may take, as accounted by series_bytes(): a new series that would
+  // pass it is not made, and its update folds into the metric's other series, counted as
+  // shed (the memory budget's first step). No limit by default.
+  void set_byte_limit(size_t bytes) { byte_limit_ = bytes; }
+  size_t bytes() const { return bytes_; }
+  uint64_t shed() const { return shed_; }
   const Budget& budget() const { return budget_; }
 
   // Removes series idle for the TTL, and those of cgroups `gone` says are gone.
@@ -107,10 +123,14 @@ class MetricSet {
 
  private:
   friend class Metric;
+  size_t other_reserve() const;
   Budget budget_;
   std::vector<std::unique_ptr<Metric>> metrics_;
   size_t total_ = 0;
   uint64_t expired_ = 0;
+  size_t bytes_ = 0;  // what the series take, as series_bytes() accounts them
+  size_t byte_limit_ = SIZE_MAX;
+  uint64_t shed_ = 0;  // updates folded because the byte limit had no room
 };
 
 }  // namespace kscope::prom

@@ -63,6 +63,11 @@ curl -sf "http://127.0.0.1:$port/metrics" >"$tmp/scrape.txt" || fail "no scrape"
 promtool check metrics <"$tmp/scrape.txt" >"$tmp/promtool.txt" 2>&1 ||
   fail "promtool check metrics: $(cat "$tmp/promtool.txt")"
 grep -q '^kscope_build_info{version="' "$tmp/scrape.txt" || fail "no kscope_build_info"
+# Every metric of the scrape is in docs/metrics.md.
+docs=$(dirname "$0")/../../docs/metrics.md
+for family in $(awk '$1 == "#" && $2 == "TYPE" {print $3}' "$tmp/scrape.txt"); do
+  grep -q "\`$family\`" "$docs" || fail "$family is not in docs/metrics.md"
+done
 # OpenMetrics when asked, ending in # EOF; gzip when asked.
 curl -sf -H 'Accept: application/openmetrics-text;version=1.0.0' -D "$tmp/om.h" \
   "http://127.0.0.1:$port/metrics" >"$tmp/om.txt" || fail "no OpenMetrics scrape"
@@ -205,8 +210,13 @@ settled || fail "BPF programs and links before: $baseline, after SIGKILL: $(bpf_
 start_collector
 "$testprogs/exec_many" 10 "$testprogs/exec_target" "$tmp/execs3" >/dev/null || fail "exec_many failed"
 execs3=$(awk -F'\t' '$5 == 0' "$tmp/execs3" | wc -l)
-curl -sf "http://127.0.0.1:$port/metrics" | grep -q "^kscope_exec_total{comm=\"exec_target\"} $execs3\$" ||
-  fail "after a restart, exec_target's execs are not $execs3: $(curl -s "http://127.0.0.1:$port/metrics" | grep exec_target)"
+for _ in $(seq 1 25); do
+  curl -sf "http://127.0.0.1:$port/metrics" >"$tmp/after.txt"
+  grep -q "^kscope_exec_total{comm=\"exec_target\"} $execs3\$" "$tmp/after.txt" && break
+  sleep 0.2
+done
+grep -q "^kscope_exec_total{comm=\"exec_target\"} $execs3\$" "$tmp/after.txt" ||
+  fail "after a restart, exec_target's execs are not $execs3: $(grep -E 'exec_target|probe="exec"' "$tmp/after.txt")"
 kill -TERM "$kpid"
 wait "$kpid"
 kpid=

@@ -70,6 +70,8 @@ limits:
   series_per_metric: 500
   series_total: 500
   series_ttl: 2h
+  memory: 64MiB
+  bpf_memory: 1GiB
 bpf_stats: true
 sources:
   flows:
@@ -95,6 +97,8 @@ sources:
   EXPECT_EQ(c->limits.series_per_metric, 500u);
   EXPECT_EQ(c->limits.series_total, 500u);
   EXPECT_EQ(c->limits.series_ttl, 7200s);
+  EXPECT_EQ(c->limits.memory, 64ull << 20);
+  EXPECT_EQ(c->limits.bpf_memory, 1ull << 30);
   EXPECT_TRUE(c->bpf_stats);
   EXPECT_FALSE(c->flows.enabled);
   EXPECT_EQ(c->flows.interface, "");
@@ -164,10 +168,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"listen: a:1\n---\nlisten: b:2\n",
                   "c.yaml:3:1: expected one YAML document, found 2",
                   "merge the documents into one map and delete the '---' lines"},
+        // sizes
+        BadConfig{"limits:\n  memory: 100\n",
+                  "c.yaml:2:11: limits.memory: expected a size such as 128MiB or 1GiB, got '100'",
+                  "one integer and one unit: KiB, MiB or GiB (binary: 1MiB is 1048576 bytes)"},
+        BadConfig{"limits:\n  bpf_memory: 8MiB\n",
+                  "c.yaml:2:15: limits.bpf_memory: expected a size from 16MiB to 64GiB, got '8MiB'",
+                  "a source whose maps would pass it is left out"},
         // unknown keys, nearest match, the key at the wrong level
         BadConfig{"limits:\n  sereis_ttl: 5m\n",
                   "c.yaml:2:3: unknown key 'sereis_ttl' in limits; did you mean 'series_ttl'?",
-                  "the keys in limits are series_per_metric, series_total and series_ttl"},
+                  "the keys in limits are series_per_metric, series_total, series_ttl, memory and bpf_memory"},
         BadConfig{"lisen: 127.0.0.1:80\n",
                   "c.yaml:1:1: unknown key 'lisen' at the top level; did you mean 'listen'?",
                   "the keys at the top level are listen, labels, limits, bpf_stats and sources"},

@@ -108,6 +108,26 @@ TEST(MetricSet, HistogramsAreCumulativeWithInf) {
   EXPECT_DOUBLE_EQ(m.histogram.sample_sum, 1.5 + 0.005 + 0.001 + 7);
 }
 
+TEST(MetricSet, TheByteLimitShedsNewSeriesAndKeepsRoomForOther) {
+  MetricSet set({.per_metric = 1000, .total = 1000, .ttl = std::chrono::seconds(600)});
+  Metric& m = set.add({"x_total", "x", MetricKind::counter, {"comm"}, {}});
+  const size_t each = series_bytes(V{"c0"}, 0);
+  EXPECT_EQ(each, series_bytes(V{"other"}, 0)) << "short values live in the string itself";
+  // Room for 3 series and the other one.
+  set.set_byte_limit(4 * each);
+  for (int i = 0; i < 10; ++i) m.add(V{fmt::format("c{}", i)}, 1);
+  EXPECT_EQ(m.series(), 4u);
+  EXPECT_EQ(set.shed(), 7u);
+  EXPECT_EQ(m.folded(), 0u) << "the caps had room: shed, not folded";
+  EXPECT_EQ(set.bytes(), 4 * each);
+  // A long value costs its heap copy too.
+  EXPECT_EQ(series_bytes(V{std::string(40, 'a')}, 0), each + 41 + 16);
+  set.set_budget({.per_metric = 1000, .total = 1000, .ttl = std::chrono::seconds(0)});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  set.expire({});
+  EXPECT_EQ(set.bytes(), 0u) << "expired series give their bytes back";
+}
+
 TEST(MetricSet, Log2MicrosecondBoundsMatchTheKernelsSlots) {
   const auto& b = log2_microsecond_bounds();
   ASSERT_EQ(b.size(), 31u);  // slots 0..30; slot 31 holds everything above: +Inf
