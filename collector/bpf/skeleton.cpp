@@ -61,6 +61,35 @@ Result<std::vector<ProgramStats>> program_stats(const bpf_object* obj) {
   return out;
 }
 
+Result<std::vector<MapStats>> hash_map_stats(const bpf_object* obj) {
+  std::vector<MapStats> out;
+  const bpf_map* map;
+  bpf_object__for_each_map(map, obj) {
+    int fd = bpf_map__fd(map);
+    switch (bpf_map__type(map)) {
+      case BPF_MAP_TYPE_HASH:
+      case BPF_MAP_TYPE_PERCPU_HASH:
+      case BPF_MAP_TYPE_LRU_HASH:
+      case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+        break;
+      default:
+        continue;
+    }
+    if (fd < 0) continue;
+    MapStats m{bpf_map__name(map), 0, bpf_map__max_entries(map)};
+    std::vector<std::byte> key(bpf_map__key_size(map)), next(key.size());
+    const void* prev = nullptr;
+    // A map changing meanwhile may be counted a key more or less: a gauge, not an account.
+    while (m.entries <= m.capacity && bpf_map_get_next_key(fd, prev, next.data()) == 0) {
+      ++m.entries;
+      key.swap(next);
+      prev = key.data();
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
 Result<void> flush_stages(const bpf_object* obj) {
   const bpf_program* prog = bpf_object__find_program_by_name(obj, kStageFlush);
   if (!prog || bpf_program__fd(prog) < 0) return {};

@@ -54,6 +54,15 @@ struct ProgramStats {
 };
 // Every loaded program of `obj` (another hook alternative's programs are not loaded).
 Result<std::vector<ProgramStats>> program_stats(const bpf_object* obj);
+
+// A hash map's occupancy: its entries now (counted key by key) and its capacity.
+struct MapStats {
+  std::string name;
+  uint64_t entries = 0;
+  uint64_t capacity = 0;
+};
+// Every created hash map of `obj` (array maps are full by construction; rings have a fill).
+Result<std::vector<MapStats>> hash_map_stats(const bpf_object* obj);
 }  // namespace object
 
 template <class T>

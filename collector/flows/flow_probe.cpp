@@ -177,6 +177,9 @@ class LiveFlowProbe final : public FlowProbe {
   Result<std::vector<object::ProgramStats>> programs() const override {
     return object::program_stats(skel_.object());
   }
+  Result<std::vector<object::MapStats>> maps() const override {
+    return object::hash_map_stats(skel_.object());
+  }
 
   Skeleton<flows_bpf> skel_;
   uint8_t point_;

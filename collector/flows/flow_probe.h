@@ -43,6 +43,8 @@ class FlowProbe {
   virtual uint64_t lost_notifications() const = 0;
   // The loaded programs' run counters (the collector's kernel BPF statistics).
   virtual Result<std::vector<object::ProgramStats>> programs() const = 0;
+  // Its hash maps' occupancy and capacity (the flow tables, the socket owners).
+  virtual Result<std::vector<object::MapStats>> maps() const = 0;
   // What the start found and did, for the user: e.g. the filters a killed run left.
   virtual const std::vector<std::string>& notes() const = 0;
   // Where it counts, e.g. "tc eth0 (ifindex 2)", "cgroup /sys/fs/cgroup".

@@ -46,6 +46,8 @@ class LiveProbe {
   virtual Result<uint64_t> missed() const = 0;
   // The loaded programs' run counters (the collector's kernel BPF statistics).
   virtual Result<std::vector<object::ProgramStats>> programs() const = 0;
+  // Its hash maps' occupancy and capacity.
+  virtual Result<std::vector<object::MapStats>> maps() const = 0;
   virtual const HookAlternative& hook() const = 0;
   // Sends the events the probe holds staged on its CPUs into the ring buffer
   // (probes/common/stage.bpf.h); nothing for a probe that does not stage.
@@ -69,6 +71,9 @@ class SkeletonProbe final : public LiveProbe {
   Result<uint64_t> missed() const override { return recursion_misses(skel_.object()); }
   Result<std::vector<object::ProgramStats>> programs() const override {
     return object::program_stats(skel_.object());
+  }
+  Result<std::vector<object::MapStats>> maps() const override {
+    return object::hash_map_stats(skel_.object());
   }
   const HookAlternative& hook() const override { return hook_; }
   Result<void> flush_staged() override { return object::flush_stages(skel_.object()); }

@@ -135,6 +135,7 @@ class ProfileProbe final : public LiveProbe {
   int map_fd(const char* name) const override { return p_->map_fd(name); }
   Result<uint64_t> missed() const override { return p_->missed(); }
   Result<std::vector<object::ProgramStats>> programs() const override { return p_->programs(); }
+  Result<std::vector<object::MapStats>> maps() const override { return p_->maps(); }
   const HookAlternative& hook() const override { return p_->hook(); }
   Result<void> flush_staged() override { return p_->flush_staged(); }
   // Starts the next generation; returns the one that ended, whose maps are now only read.

@@ -231,6 +231,12 @@ struct Collector::State {
 
   std::vector<prometheus::MetricFamily> scrape() {
     auto started = Clock::now();
+    // The flow tables' occupancy before the sweep below empties them.
+    std::vector<object::MapStats> flow_maps;
+    if (flow) {
+      if (auto m = flow->probe().maps()) flow_maps = std::move(*m);
+      else ++self_state.scrape_errors;
+    }
     for (auto& r : tools) drain(*r.source);
     drain_flows(true);
     self_state.probes.clear();
@@ -240,11 +246,16 @@ struct Collector::State {
       if (auto l = r.source->losses()) p.losses = std::move(*l);
       else ++self_state.scrape_errors;
       if (stats_fd >= 0) read_programs(r.source->probe().programs(), p);
+      p.ring_fill = r.source->take_max_fill();
+      if (auto m = r.source->probe().maps()) p.maps = std::move(*m);
+      else ++self_state.scrape_errors;
       self_state.probes.push_back(std::move(p));
     }
     if (flow) {
       ProbeState p{"flows", std::string(flow->hook()), flow->records(), flow->losses(), {}};
       if (stats_fd >= 0) read_programs(flow->probe().programs(), p);
+      p.ring_fill = flow->take_max_fill();
+      p.maps = std::move(flow_maps);
       self_state.probes.push_back(std::move(p));
       self_state.active_flows = flow->flows();
     }

@@ -2,6 +2,8 @@
 
 #include <net/if.h>
 
+#include <algorithm>
+
 #include "base/boot_clock.h"
 #include "flows.h"
 
@@ -32,6 +34,9 @@ Result<std::unique_ptr<FlowSource>> FlowSource::open(const FlowsConfig& config,
   auto rb = RingBuffer::create(s->probe_->ring_fd(), *s);
   if (!rb) return std::unexpected(rb.error());
   s->ring_.emplace(std::move(*rb));
+  auto fill = RingFill::open(s->probe_->ring_fd());
+  if (!fill) return std::unexpected(fill.error());
+  s->fill_.emplace(std::move(*fill));
   auto labels = label_names({"direction", "protocol", "interface"}, workload);
   auto find_or_add = [&](prom::MetricSpec spec) { return &metrics.add(std::move(spec)); };
   s->packets_ = find_or_add({"kscope_flow_packets_total",
@@ -98,6 +103,7 @@ Result<void> FlowSource::sweep(uint64_t now) {
 }
 
 Result<void> FlowSource::collect(bool force) {
+  max_fill_ = std::max(max_fill_, fill_->fill());
   if (auto n = ring_->consume(); !n) return std::unexpected(n.error());
   uint64_t now = boot_now_ns();
   bool due = force || poked_ || now - last_sweep_ns_ >= ns(config_.sweep_interval) ||

@@ -8,10 +8,12 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
 #include "bpf/ring_buffer.h"
+#include "bpf/ring_fill.h"
 #include "exporters/collect/tool_source.h"
 #include "flows/flow_probe.h"
 #include "flows/flow_table.h"
@@ -37,6 +39,8 @@ class FlowSource final : public RecordSink {
   uint64_t records() const { return records_; }
   std::string_view hook() const { return config_.interface.empty() ? "cgroup_skb" : "tc"; }
   std::vector<LossPoint> losses() const;
+  // The fullest the FIN/RST ring was at a drain since the last call.
+  double take_max_fill() { return std::exchange(max_fill_, 0.0); }
   // The memory budget's second step: forgets every flow of the table (their counts are in
   // the metrics already; a flow seen again counts in kscope_flows_total again). Returns how
   // many were dropped.
@@ -55,6 +59,8 @@ class FlowSource final : public RecordSink {
   std::unique_ptr<flows::FlowProbe> probe_;
   std::unique_ptr<flows::FlowTable> table_;
   std::optional<RingBuffer> ring_;
+  std::optional<RingFill> fill_;
+  double max_fill_ = 0;
   prom::Metric* packets_ = nullptr;
   prom::Metric* bytes_ = nullptr;
   prom::Metric* flows_ = nullptr;

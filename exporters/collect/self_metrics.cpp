@@ -93,6 +93,16 @@ SelfMetrics::SelfMetrics(prom::MetricSet& self)
       run_time_(self.add(spec("kscope_bpf_program_run_seconds_total",
                               "Time each BPF program ran, while bpf_stats is on",
                               MetricKind::counter, {"probe", "program"}))),
+      ring_fill_(self.add(spec("kscope_ring_buffer_fill_ratio",
+                               "The fullest each probe's ring buffer was at a drain since the "
+                               "previous scrape (0 to 1; 1 loses records)",
+                               MetricKind::gauge, {"probe"}))),
+      map_entries_(self.add(spec("kscope_bpf_map_entries",
+                                 "Entries in each hash map of each probe, counted at the scrape",
+                                 MetricKind::gauge, {"probe", "map"}))),
+      map_capacity_(self.add(spec("kscope_bpf_map_capacity",
+                                  "The entries each hash map of each probe can hold",
+                                  MetricKind::gauge, {"probe", "map"}))),
       series_(self.add(spec("kscope_series", "Series each metric has now", MetricKind::gauge,
                             {"metric"}))),
       series_limit_(self.add(spec("kscope_series_limit",
@@ -153,7 +163,8 @@ SelfMetrics::SelfMetrics(prom::MetricSet& self)
 void SelfMetrics::update(const SelfState& s, const prom::MetricSet& budgeted) {
   std::array<std::string, 2> two;
   std::array<std::string, 1> one;
-  for (prom::Metric* m : {&records_, &lost_, &probe_info_, &runs_, &run_time_, &series_, &folded_})
+  for (prom::Metric* m : {&records_, &lost_, &probe_info_, &runs_, &run_time_, &ring_fill_,
+                         &map_entries_, &map_capacity_, &series_, &folded_})
     m->clear();
   for (const auto& p : s.probes) {
     one[0] = p.probe;
@@ -163,6 +174,12 @@ void SelfMetrics::update(const SelfState& s, const prom::MetricSet& budgeted) {
     for (const auto& l : p.losses) {
       two = {p.probe, l.point};
       lost_.set(two, static_cast<double>(l.total));
+    }
+    if (p.ring_fill >= 0) ring_fill_.set(one, p.ring_fill);
+    for (const auto& m : p.maps) {
+      two = {p.probe, m.name};
+      map_entries_.set(two, static_cast<double>(m.entries));
+      map_capacity_.set(two, static_cast<double>(m.capacity));
     }
     for (const auto& prog : p.programs) {
       two = {p.probe, prog.name};

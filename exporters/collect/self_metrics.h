@@ -18,6 +18,8 @@ struct ProbeState {
   uint64_t records = 0;
   std::vector<LossPoint> losses;
   std::vector<object::ProgramStats> programs;  // only while bpf_stats is on
+  double ring_fill = -1;                        // the fullest since the last scrape; -1: no ring
+  std::vector<object::MapStats> maps;
 };
 
 struct SelfState {
@@ -40,7 +42,8 @@ class SelfMetrics {
   void update(const SelfState& state, const prom::MetricSet& budgeted);
 
  private:
-  prom::Metric &records_, &lost_, &probe_info_, &runs_, &run_time_, &series_, &series_limit_, &folded_, &expired_,
+  prom::Metric &records_, &lost_, &probe_info_, &runs_, &run_time_, &ring_fill_, &map_entries_,
+      &map_capacity_, &series_, &series_limit_, &folded_, &expired_,
       &scrape_, &scrape_errors_, &flows_, &memory_, &memory_limit_, &degraded_, &shed_, &reloads_, &reload_failures_, &cpu_, &rss_, &fds_,
       &start_, &build_;
 };

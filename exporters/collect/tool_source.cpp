@@ -1,6 +1,8 @@
 #include "exporters/collect/tool_source.h"
 
+#include <algorithm>
 #include <exception>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -38,6 +40,9 @@ Result<std::unique_ptr<ToolSource>> ToolSource::open(const ToolBinding& binding,
     auto rb = event_ring(*s->probe_, *s);
     if (!rb) return std::unexpected(rb.error());
     s->ring_.emplace(std::move(*rb));
+    auto fill = RingFill::open(s->probe_->events_fd());
+    if (!fill) return std::unexpected(fill.error());
+    s->fill_.emplace(std::move(*fill));
   }
   return s;
 }
@@ -63,11 +68,17 @@ void ToolSource::on_record(std::span<const std::byte> record) {
 
 Result<void> ToolSource::collect() {
   if (ring_) {
+    max_fill_ = std::max(max_fill_, fill_->fill());
     auto n = ring_->consume();
     if (!n) return std::unexpected(n.error());
     return {};
   }
   return tool_->snapshot(*probe_, *args_, *this);
+}
+
+double ToolSource::take_max_fill() {
+  if (!fill_) return -1;
+  return std::exchange(max_fill_, 0.0);
 }
 
 Result<std::vector<LossPoint>> ToolSource::losses() const {

@@ -11,6 +11,7 @@
 
 #include "base/result.h"
 #include "bpf/ring_buffer.h"
+#include "bpf/ring_fill.h"
 #include "exporters/collect/tool_metrics.h"
 
 namespace kscope::collect {
@@ -33,6 +34,9 @@ class ToolSource final : public RecordSink {
   // Drains the ring buffer (event tools) or empties the kernel's aggregates into the metrics.
   Result<void> collect();
   uint64_t events() const { return events_; }
+  // The fullest the ring buffer was at a drain since the last call (-1: no ring, the tool
+  // aggregates in its maps).
+  double take_max_fill();
   // Every loss point, read now from the probe's counters.
   Result<std::vector<LossPoint>> losses() const;
 
@@ -46,6 +50,8 @@ class ToolSource final : public RecordSink {
   Feed feed_;
   std::unique_ptr<LiveProbe> probe_;
   std::optional<RingBuffer> ring_;
+  std::optional<RingFill> fill_;
+  double max_fill_ = 0;
   uint64_t events_ = 0, undecoded_ = 0;
 };
 

@@ -63,6 +63,12 @@ curl -sf "http://127.0.0.1:$port/metrics" >"$tmp/scrape.txt" || fail "no scrape"
 promtool check metrics <"$tmp/scrape.txt" >"$tmp/promtool.txt" 2>&1 ||
   fail "promtool check metrics: $(cat "$tmp/promtool.txt")"
 grep -q '^kscope_build_info{version="' "$tmp/scrape.txt" || fail "no kscope_build_info"
+# The flow tables' capacity is max_flows' default; every event probe reports its ring's fill.
+grep -q '^kscope_bpf_map_capacity{probe="flows",map="flows_a"} 16384$' "$tmp/scrape.txt" ||
+  fail "no flows_a capacity of 16384: $(grep kscope_bpf_map_capacity "$tmp/scrape.txt")"
+for probe in exec exit tcpstates tcplife dns flows; do
+  grep -q "^kscope_ring_buffer_fill_ratio{probe=\"$probe\"} " "$tmp/scrape.txt" || fail "no ring fill for $probe"
+done
 # Every metric of the scrape is in docs/metrics.md.
 docs=$(dirname "$0")/../../docs/metrics.md
 for family in $(awk '$1 == "#" && $2 == "TYPE" {print $3}' "$tmp/scrape.txt"); do
