@@ -31,6 +31,10 @@ struct ks_drop_count_key {
 	__u64 location;
 	__u32 reason;
 	__u32 netns;
+	__u16 protocol; /* ethertype, host order; 0 when none */
+	__u8 family;    /* 4 or 6 when the IP header could be read, else 0 */
+	__u8 l4proto;   /* IPPROTO_*, from the IP header */
+	__u32 pad;
 };
 
 struct ks_drop_count_event {

@@ -71,6 +71,29 @@ inline std::string location_name(uint64_t addr) {
   return fmt::format("{:#x}", addr);
 }
 
+// The ethertype's name for the common ones, else its number.
+inline std::string ethertype_name(uint16_t protocol) {
+  switch (protocol) {
+    case 0x0800: return "IPv4";
+    case 0x86dd: return "IPv6";
+    case 0x0806: return "ARP";
+    case 0: return "";
+  }
+  return fmt::format("{:#06x}", protocol);
+}
+
+inline std::string l4_name(uint8_t family, uint8_t l4proto) {
+  if (!family) return "";
+  switch (l4proto) {
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 1: return "icmp";
+    case 58: return "icmpv6";
+    case 132: return "sctp";
+  }
+  return std::to_string(l4proto);
+}
+
 // --netns: a network namespace file (/run/netns/NAME, /proc/PID/ns/net) or its inode number.
 inline Result<uint32_t> netns_inode(std::string_view spec) {
   uint32_t ino = 0;

@@ -26,6 +26,8 @@ struct DropCount {
   ks_drop_count_event raw;
   std::string reason;
   std::string location;
+  std::string protocol;  // the ethertype: "IPv4", "ARP", "0x88cc"; "" for none
+  std::string proto;     // from the IP header: "tcp", "udp", "icmp", "47"; "" unread
 };
 
 const FlagSpec kFlags[] = {dr::kReasonFlag, dr::kAllReasonsFlag, dr::kNetnsFlag};
@@ -40,6 +42,8 @@ Result<DropCount> decode(std::span<const std::byte> record) {
   c.hdr = c.raw.hdr;
   c.reason = dr::reason_name(c.raw.key.reason);
   c.location = dr::location_name(c.raw.key.location);
+  c.protocol = dr::ethertype_name(c.raw.key.protocol);
+  c.proto = dr::l4_name(c.raw.key.family, c.raw.key.l4proto);
   return c;
 }
 
@@ -52,6 +56,10 @@ const F kFields[] = {
      [](const DropCount& c) { return Value(std::string_view(c.reason)); }},
     {{"reason_code", "", 0, FieldType::integer},
      [](const DropCount& c) { return int_value(c.raw.key.reason); }},
+    {{"protocol", "", 0, FieldType::text},
+     [](const DropCount& c) { return Value(std::string_view(c.protocol)); }},
+    {{"proto", "PROTO", 6, FieldType::text},
+     [](const DropCount& c) { return Value(std::string_view(c.proto)); }},
     {{"netns", "NETNS", 10, FieldType::integer},
      [](const DropCount& c) { return int_value(c.raw.key.netns); }},
     {{"location", "LOCATION", 0, FieldType::text},
@@ -65,7 +73,7 @@ const ProbeCounter kCounters[] = {
      "drops not counted: the map of counts was full (10240 reasons, functions and namespaces)"},
 };
 
-// One record per (reason, function, namespace), the most frequent first.
+// One record per (reason, function, namespace, protocol), the most frequent first.
 Result<void> snapshot(LiveProbe& probe, const ToolArgs&, RecordSink& sink) {
   auto counts = take_percpu_map<ks_drop_count_key, uint64_t>(
       probe.map_fd("drop_counts"), [](uint64_t& sum, const uint64_t& n) { sum += n; });

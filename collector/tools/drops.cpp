@@ -39,29 +39,6 @@ IpAddr ip_of(const uint8_t (&bytes)[16], uint8_t family) {
   return a;
 }
 
-// The ethertype's name for the common ones, else its number.
-std::string ethertype_name(uint16_t protocol) {
-  switch (protocol) {
-    case 0x0800: return "IPv4";
-    case 0x86dd: return "IPv6";
-    case 0x0806: return "ARP";
-    case 0: return "";
-  }
-  return fmt::format("{:#06x}", protocol);
-}
-
-std::string l4_name(uint8_t family, uint8_t l4proto) {
-  if (!family) return "";
-  switch (l4proto) {
-    case 6: return "tcp";
-    case 17: return "udp";
-    case 1: return "icmp";
-    case 58: return "icmpv6";
-    case 132: return "sctp";
-  }
-  return std::to_string(l4proto);
-}
-
 Result<DropEvent> decode(std::span<const std::byte> record) {
   auto h = read_header(record);
   if (!h) return std::unexpected(h.error());
@@ -72,8 +49,8 @@ Result<DropEvent> decode(std::span<const std::byte> record) {
   e.hdr = e.raw.hdr;
   e.saddr = ip_of(e.raw.saddr, e.raw.family);
   e.daddr = ip_of(e.raw.daddr, e.raw.family);
-  e.protocol = ethertype_name(e.raw.protocol);
-  e.proto = l4_name(e.raw.family, e.raw.l4proto);
+  e.protocol = dr::ethertype_name(e.raw.protocol);
+  e.proto = dr::l4_name(e.raw.family, e.raw.l4proto);
   e.reason = dr::reason_name(e.raw.reason);
   e.location = dr::location_name(e.raw.location);
   return e;

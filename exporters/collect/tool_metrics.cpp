@@ -140,10 +140,12 @@ Feed tcp_rtt(MetricSet& set, Workload&) {
 Feed drops(MetricSet& set, Workload&) {
   Metric& m = set.add(counter("kscope_drops_total",
                               "Packets the kernel dropped (skb:kfree_skb), by the kernel's drop "
-                              "reason; NOT_SPECIFIED is left out",
-                              {"reason"}));
-  return [&m, values = std::vector<std::string>(1)](const EventRecord& r) mutable {
+                              "reason and protocol (tcp, udp, icmp... from the IP header, else "
+                              "the ethertype: ARP, IPv4, 0x88cc); NOT_SPECIFIED is left out",
+                              {"reason", "protocol"}));
+  return [&m, values = std::vector<std::string>(2)](const EventRecord& r) mutable {
     values[0] = r.text("reason");
+    values[1] = r.text("proto").empty() ? r.text("protocol") : r.text("proto");
     m.add(values, static_cast<double>(r.uinteger("count")));
   };
 }

@@ -128,6 +128,15 @@ expect 'sum(kscope_flow_packets_total{comm="fk_client",protocol="udp",direction=
 expect 'sum(kscope_flow_bytes_total{comm="fk_client",protocol="udp",direction="egress"})' $((7 * (333 + 28)))
 expect 'sum(kscope_flow_packets_total{comm="fk_server",protocol="udp",direction="ingress"})' 7
 
+# Drops: 5 UDP datagrams to a port of b where nothing listens, dropped as NO_SOCKET.
+drops_query='sum(kscope_drops_total{reason="NO_SOCKET",protocol="udp"}) or vector(0)'
+before=$(query "$drops_query")
+$ip netns exec "$a" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(5): s.sendto(b"x" * 10, ("10.234.0.2", 9999))' || fail "could not send the datagrams"
+expect "$drops_query" $((before + 5))
+
 # TCP: 3 connections of known size; tcplife gives each side's bytes when it closes.
 for i in 0 1 2; do
   "$testprogs/flow_known" "$tmp/roles" tcp "$b" 10.234.0.2 "$a" 10.234.0.1 $((9200 + 10 * i)) 1000 3000 ||
@@ -202,7 +211,8 @@ kpid=
 [[ $rc -eq 0 ]] || fail "kscope collect exited $rc after SIGTERM"
 grep -q "stopped by SIGTERM" "$tmp/err" || fail "no stop message"
 settled() {
-  for _ in $(seq 1 50); do [[ $(bpf_objects) == "$baseline" ]] && return 0; sleep 0.1; done
+  # The kernel frees a dead process's programs and links asynchronously: seconds here.
+  for _ in $(seq 1 300); do [[ $(bpf_objects) == "$baseline" ]] && return 0; sleep 0.1; done
   return 1
 }
 settled || fail "BPF programs and links before: $baseline, after SIGTERM: $(bpf_objects)"

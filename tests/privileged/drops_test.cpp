@@ -152,8 +152,8 @@ INSTANTIATE_TEST_SUITE_P(Hooks, TraceDrops, ::testing::ValuesIn(hook_names("drop
 
 class TraceDropcount : public ::testing::TestWithParam<std::string> {};
 
-// The counts of b's NO_SOCKET drops, by function: one row for UDP's 5 datagrams, one for the
-// 3 SYNs.
+// The counts of b's NO_SOCKET drops, by function and protocol: one row for UDP's 5
+// datagrams, one for the 3 SYNs.
 TEST_P(TraceDropcount, CountsEachPacketToAPortWithoutSocket) {
   KSCOPE_REQUIRE_PRIVILEGES();
   KSCOPE_REQUIRE_HOOK("dropcount", GetParam());
@@ -167,7 +167,11 @@ TEST_P(TraceDropcount, CountsEachPacketToAPortWithoutSocket) {
     EXPECT_EQ(e.integer("reason_code"), no_socket_code());
     EXPECT_EQ(static_cast<uint64_t>(e.integer("netns")), run.netns);
     const std::string& where = e.text("location");
-    (where.find("udp") != std::string::npos ? udp : tcp) += e.uinteger("count");
+    bool is_udp = where.find("udp") != std::string::npos;
+    (is_udp ? udp : tcp) += e.uinteger("count");
+    // The protocol read from the dropped packet agrees with the receive path that dropped it.
+    EXPECT_EQ(e.text("protocol"), "IPv4");
+    EXPECT_EQ(e.text("proto"), is_udp ? "udp" : "tcp");
   }
   EXPECT_EQ(udp, 5u);
   EXPECT_EQ(tcp, 3u);

@@ -20,7 +20,7 @@ using namespace test;
 namespace dr = tools::drop_reasons;
 
 static_assert(sizeof(ks_drop_event) == 128);
-static_assert(sizeof(ks_drop_count_event) == 80);
+static_assert(sizeof(ks_drop_count_event) == 88);
 
 struct BtfFree {
   void operator()(btf* b) const { btf__free(b); }
@@ -147,7 +147,8 @@ TEST(DropcountDecode, CountFields) {
   ks_drop_count_event c{};
   c.hdr.type = KS_EVENT_DROP_COUNT;
   c.hdr.size = sizeof(c);
-  c.key = {.location = 0, .reason = 0xffff0002, .netns = 7};
+  c.key = {.location = 0, .reason = 0xffff0002, .netns = 7, .protocol = 0x86dd, .family = 6,
+           .l4proto = 58};
   c.count = 42;
   Bytes b(sizeof(c));
   std::memcpy(b.data(), &c, sizeof(c));
@@ -158,6 +159,8 @@ TEST(DropcountDecode, CountFields) {
   EXPECT_EQ(e->uinteger("count"), 42u);
   EXPECT_EQ(e->text("reason"), "4294901762");
   EXPECT_EQ(e->integer("netns"), 7);
+  EXPECT_EQ(e->text("protocol"), "IPv6");
+  EXPECT_EQ(e->text("proto"), "icmpv6");
   b.push_back(std::byte{0});
   EXPECT_FALSE(dropcount.decode(b, ToolArgs(dropcount.flags())));
 }
