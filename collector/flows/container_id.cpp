@@ -79,4 +79,14 @@ std::string CgroupPaths::path_of(uint64_t cgroup_id, uint64_t now_ns) {
   return "";
 }
 
+bool CgroupPaths::gone(uint64_t cgroup_id) {
+  auto it = paths_.find(cgroup_id);
+  if (it == paths_.end()) return false;
+  if (it->second.empty()) return true;  // found gone before
+  struct stat st;
+  if (stat((mount_ + it->second).c_str(), &st) == 0 && st.st_ino == cgroup_id) return false;
+  it->second.clear();  // path_of() says "" from now on; the next walk forgets it
+  return true;
+}
+
 }  // namespace kscope::flows

@@ -25,6 +25,9 @@ class CgroupPaths {
   explicit CgroupPaths(std::string mount, uint64_t rescan_ns = 1'000'000'000);
   // The path relative to the mount ("/" for the root), or "" when no cgroup has the id.
   std::string path_of(uint64_t cgroup_id, uint64_t now_ns);
+  // Whether the cgroup of this id was seen and is no longer there (its directory gone, or
+  // another cgroup's in its place); its path is "" from then on.
+  bool gone(uint64_t cgroup_id);
   std::string container_of(uint64_t cgroup_id, uint64_t now_ns) {
     return container_id_of_path(path_of(cgroup_id, now_ns));
   }

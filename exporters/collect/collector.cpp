@@ -219,8 +219,9 @@ struct Collector::State {
         if (r.watch) drain(*r.source);  // event tools; aggregates are read at scrapes
       drain_flows(false);
       check_memory();
-      // Idle series and gone containers, a few times per TTL.
-      auto every = std::max<Clock::duration>(std::chrono::seconds(1), config.limits.series_ttl / 4);
+      // Idle series a few times per TTL, gone containers within seconds.
+      auto every = std::clamp<Clock::duration>(config.limits.series_ttl / 4, std::chrono::seconds(1),
+                                               std::chrono::seconds(5));
       if (Clock::now() - last_expire >= every) {
         metrics.expire([this](uint64_t cgroup) { return workload->gone(cgroup); });
         last_expire = Clock::now();

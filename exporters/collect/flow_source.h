@@ -66,7 +66,6 @@ class FlowSource final : public RecordSink {
   prom::Metric* flows_ = nullptr;
   std::map<uint32_t, std::string> interfaces_;
   std::vector<flows::FlowDelta> deltas_;
-  std::vector<flows::FlowRecord> done_;  // the table's records: not exported here
   std::vector<std::string> values_;
   uint64_t last_sweep_ns_ = 0;
   uint64_t overflow_packets_ = 0;

@@ -25,9 +25,7 @@ void Workload::append(std::string_view comm, uint64_t cgroup_id, std::vector<std
   }
 }
 
-bool Workload::gone(uint64_t cgroup_id) {
-  return cgroups_ && cgroups_->path_of(cgroup_id, boot_now_ns()).empty();
-}
+bool Workload::gone(uint64_t cgroup_id) { return cgroups_ && cgroups_->gone(cgroup_id); }
 
 std::vector<std::string> label_names(std::initializer_list<std::string_view> fixed,
                                      const Workload& w) {

@@ -1,7 +1,11 @@
 // The user side of kscope flows without the kernel: the flow table's ends and sums fed
 // made-up sweeps, hubble-style filters, container ids from every runtime's cgroup layout,
 // and the record's fields as NDJSON.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstring>
+#include <filesystem>
 
 #include <gtest/gtest.h>
 
@@ -219,6 +223,27 @@ TEST(FlowFilter, AllowAndDenyCombineAsHubbleDoes) {
   EXPECT_TRUE(fs.passes(record("10.0.0.1", 5000, "10.0.0.2", 53, 17, 99, "dig")));
   EXPECT_FALSE(fs.passes(record("10.0.0.1", 5000, "10.0.0.2", 53, 17, 98, "dig")));
   EXPECT_TRUE(FlowFilters{}.passes(record("10.0.0.1", 1, "10.0.0.2", 2, 6)));
+}
+
+// A directory tree stands in for the cgroup2 mount: a cgroup's id is its directory's inode.
+TEST(CgroupPaths, PathsByInodeAndGoneWhenTheDirectoryIs) {
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() / ("kscope-cgroups-" + std::to_string(getpid()));
+  const std::string id(64, 'a');
+  fs::path scope = root / "system.slice" / ("docker-" + id + ".scope");
+  fs::create_directories(scope);
+  struct stat st {};
+  ASSERT_EQ(stat(scope.c_str(), &st), 0);
+  CgroupPaths paths(root.string());
+  EXPECT_EQ(paths.path_of(st.st_ino, 1), "/system.slice/docker-" + id + ".scope");
+  EXPECT_EQ(paths.container_of(st.st_ino, 1), id);
+  EXPECT_FALSE(paths.gone(st.st_ino));
+  EXPECT_FALSE(paths.gone(st.st_ino + 12345)) << "an id never seen is not known to be gone";
+  fs::remove(scope);
+  EXPECT_TRUE(paths.gone(st.st_ino));
+  EXPECT_TRUE(paths.gone(st.st_ino)) << "every series of the cgroup asks";
+  EXPECT_EQ(paths.path_of(st.st_ino, 1), "");
+  fs::remove_all(root);
 }
 
 TEST(ContainerId, EveryRuntimesLayout) {
