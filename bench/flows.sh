@@ -39,16 +39,7 @@ NS_B=ksbench$$b
 ON_EXIT="ip netns pids $NS_B 2>/dev/null | xargs -r kill; ip netns del $NS_A 2>/dev/null; ip netns del $NS_B 2>/dev/null"
 cp -- "$BUILD_DIR/tests/testprogs/flow_known" "$TMP/bin/"
 
-ip netns add "$NS_A"
-ip netns add "$NS_B"
-ip link add veth0 netns "$NS_A" type veth peer name veth0 netns "$NS_B"
-for ns in "$NS_A" "$NS_B"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-  ip -n "$ns" link set lo up
-  ip -n "$ns" link set veth0 up
-done
-ip -n "$NS_A" addr add 10.232.0.1/24 dev veth0
-ip -n "$NS_B" addr add 10.232.0.2/24 dev veth0
+veth_pair "$NS_A" "$NS_B" 10.232.0
 mac() { ip netns exec "$1" cat /sys/class/net/veth0/address; }
 ip -n "$NS_A" neigh replace 10.232.0.2 lladdr "$(mac "$NS_B")" dev veth0 nud permanent
 ip -n "$NS_B" neigh replace 10.232.0.1 lladdr "$(mac "$NS_A")" dev veth0 nud permanent

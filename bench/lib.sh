@@ -358,6 +358,22 @@ write_results() {
 }
 
 # machine_line: the machine, and the start time and load average that bench_init saw.
+# veth_pair NS_A NS_B PREFIX: two network namespaces joined by veth0 <-> veth0, PREFIX.1 in
+# NS_A and PREFIX.2 in NS_B (e.g. 10.232.0), without IPv6 (its router solicitations would be
+# traffic of their own). The caller removes them.
+veth_pair() {
+  ip netns add "$1"
+  ip netns add "$2"
+  ip link add veth0 netns "$1" type veth peer name veth0 netns "$2"
+  for ns in "$1" "$2"; do
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    ip -n "$ns" link set lo up
+    ip -n "$ns" link set veth0 up
+  done
+  ip -n "$1" addr add "$3.1/24" dev veth0
+  ip -n "$2" addr add "$3.2/24" dev veth0
+}
+
 machine_line() { echo "$MACHINE_LINE"; }
 
 # results_footer: the lines under a results table: the machine, and the kscope measured.
