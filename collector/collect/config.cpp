@@ -404,7 +404,7 @@ Result<void> read_map(const Reader& r, const Item& map, std::span<const Field> f
   for (const Field& f : fields) keys.push_back(f.key);
   std::vector<std::pair<std::string, int>> seen;  // key, 1-based line
   for (auto it = map.node.begin(); it != map.node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    const YAML::Node key = it->first;  // a copy: the iterator's pair is a temporary
     if (!key.IsScalar())
       return r.error(key.Mark(), map.path,
                      fmt::format("expected a key name, got {}", describe(key)),

@@ -166,7 +166,7 @@ class LiveFlowProbe final : public FlowProbe {
     qdisc_.reset();
   }
 
-  Result<void> sweep(std::vector<FlowDelta>& out, OverflowDelta& overflow) override;
+  Result<void> sweep(const Slice& each, OverflowDelta& overflow) override;
   uint8_t point() const override { return point_; }
   int ring_fd() const override { return bpf_map__fd(skel_->maps.events); }
   uint64_t lost_notifications() const override {
@@ -195,14 +195,16 @@ class LiveFlowProbe final : public FlowProbe {
   bool batch_works_ = true;
 
  private:
-  Result<void> drain(int fd, std::vector<FlowDelta>& out);
+  Result<void> drain(int fd, const Slice& each);
   Result<void> read_overflow(OverflowDelta& delta);
 };
 
-Result<void> LiveFlowProbe::drain(int fd, std::vector<FlowDelta>& out) {
+Result<void> LiveFlowProbe::drain(int fd, const Slice& each) {
   constexpr uint32_t kChunk = 1024;
   std::vector<ks_flow_key> keys(kChunk);
   std::vector<ks_flow_counts> values(kChunk);
+  std::vector<FlowDelta> slice;
+  slice.reserve(kChunk);
   uint32_t in = 0, next = 0;  // a hash map's batch position is a bucket index
   bool first = true;
   while (batch_works_) {
@@ -211,8 +213,9 @@ Result<void> LiveFlowProbe::drain(int fd, std::vector<FlowDelta>& out) {
     int err = bpf_map_lookup_and_delete_batch(fd, first ? nullptr : &in, &next, keys.data(),
                                               values.data(), &count, &opts);
     int e = err ? errno : 0;
-    for (uint32_t i = 0; i < count && (!err || e == ENOENT); ++i)
-      out.push_back({keys[i], values[i]});
+    slice.clear();
+    for (uint32_t i = 0; i < count && (!err || e == ENOENT); ++i) slice.push_back({keys[i], values[i]});
+    if (!slice.empty()) each(slice);
     if (!err) {
       in = next;
       first = false;
@@ -227,7 +230,14 @@ Result<void> LiveFlowProbe::drain(int fd, std::vector<FlowDelta>& out) {
   }
   auto all = take_map<ks_flow_key, ks_flow_counts>(fd);
   if (!all) return std::unexpected(all.error());
-  for (auto& [k, v] : *all) out.push_back({k, v});
+  for (auto& [k, v] : *all) {
+    slice.push_back({k, v});
+    if (slice.size() == kChunk) {
+      each(slice);
+      slice.clear();
+    }
+  }
+  if (!slice.empty()) each(slice);
   return {};
 }
 
@@ -251,7 +261,7 @@ Result<void> LiveFlowProbe::read_overflow(OverflowDelta& delta) {
   return {};
 }
 
-Result<void> LiveFlowProbe::sweep(std::vector<FlowDelta>& out, OverflowDelta& overflow) {
+Result<void> LiveFlowProbe::sweep(const Slice& each, OverflowDelta& overflow) {
   int tables = bpf_map__fd(skel_->maps.flow_tables);
   int fds[2] = {bpf_map__fd(skel_->maps.flows_a), bpf_map__fd(skel_->maps.flows_b)};
   uint32_t zero = 0;
@@ -261,7 +271,7 @@ Result<void> LiveFlowProbe::sweep(std::vector<FlowDelta>& out, OverflowDelta& ov
     return fail_errno("swap the flow tables", errno);
   int old = fds[active_];
   active_ = 1 - active_;
-  if (auto d = drain(old, out); !d) return d;
+  if (auto d = drain(old, each); !d) return d;
   // Read after the swap: a packet the overflow counted belongs to this sweep or the next,
   // never to both.
   return read_overflow(overflow);

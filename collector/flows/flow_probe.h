@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,8 +37,15 @@ class FlowProbe {
   static Result<std::unique_ptr<FlowProbe>> open(const FlowProbeOptions& options);
   virtual ~FlowProbe() = default;
 
-  // The counts since the last sweep, and the packets no table had room for.
-  virtual Result<void> sweep(std::vector<FlowDelta>& out, OverflowDelta& overflow) = 0;
+  // The counts since the last sweep, slice by slice as they are read from the kernel, and
+  // the packets no table had room for.
+  using Slice = std::function<void(std::span<const FlowDelta>)>;
+  virtual Result<void> sweep(const Slice& each, OverflowDelta& overflow) = 0;
+  // The same into one vector.
+  Result<void> sweep(std::vector<FlowDelta>& out, OverflowDelta& overflow) {
+    return sweep([&out](std::span<const FlowDelta> d) { out.insert(out.end(), d.begin(), d.end()); },
+                 overflow);
+  }
   virtual uint8_t point() const = 0;  // KS_FLOW_POINT_*
   // The ring buffer of FIN/RST notifications, and its lost-record counter.
   virtual int ring_fd() const = 0;

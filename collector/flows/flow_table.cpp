@@ -7,10 +7,10 @@ namespace kscope::flows {
 FlowTable::FlowTable(FlowTimeouts timeouts, std::function<std::string(uint64_t)> container_of)
     : timeouts_(timeouts), container_of_(std::move(container_of)) {}
 
-void FlowTable::emit(Entry& e, EndReason why, std::vector<FlowRecord>& out) {
+void FlowTable::emit(Entry& e, EndReason why, const RecordOut& out) {
   FlowRecord r = e.pending;
   r.end = why;
-  out.push_back(std::move(r));
+  out(std::move(r));
   e.pending.sequence++;
   e.pending.packets = e.pending.bytes = 0;
   e.pending.first_ns = e.pending.last_ns = 0;
@@ -19,6 +19,11 @@ void FlowTable::emit(Entry& e, EndReason why, std::vector<FlowRecord>& out) {
 
 void FlowTable::sweep(std::span<const FlowDelta> deltas, const OverflowDelta& overflow,
                       uint8_t point, uint64_t now_ns, std::vector<FlowRecord>& out) {
+  merge(deltas);
+  close_sweep(overflow, point, now_ns, [&out](FlowRecord&& r) { out.push_back(std::move(r)); });
+}
+
+void FlowTable::merge(std::span<const FlowDelta> deltas) {
   for (const auto& d : deltas) {
     const ks_flow_counts& c = d.counts;
     auto [it, fresh] = flows_.try_emplace(d.key);
@@ -53,7 +58,10 @@ void FlowTable::sweep(std::span<const FlowDelta> deltas, const OverflowDelta& ov
       ++ending_;
     }
   }
+}
 
+void FlowTable::close_sweep(const OverflowDelta& overflow, uint8_t point, uint64_t now_ns,
+                            const RecordOut& out) {
   for (auto it = flows_.begin(); it != flows_.end();) {
     Entry& e = it->second;
     bool touched = std::exchange(e.touched, false);
@@ -85,12 +93,13 @@ void FlowTable::sweep(std::span<const FlowDelta> deltas, const OverflowDelta& ov
     r.bytes = overflow.bytes[dir];
     r.first_ns = r.last_ns = now_ns;
     r.end = EndReason::lack_of_resources;
-    out.push_back(std::move(r));
+    out(std::move(r));
   }
 }
 
 void FlowTable::end_all(uint64_t, std::vector<FlowRecord>& out) {
-  for (auto& [key, e] : flows_) emit(e, EndReason::forced_end, out);
+  auto push = [&out](FlowRecord&& r) { out.push_back(std::move(r)); };
+  for (auto& [key, e] : flows_) emit(e, EndReason::forced_end, push);
   flows_.clear();
   ending_ = 0;
 }

@@ -43,6 +43,12 @@ class FlowTable {
   // record was counted.
   void sweep(std::span<const FlowDelta> deltas, const OverflowDelta& overflow, uint8_t point,
              uint64_t now_ns, std::vector<FlowRecord>& out);
+  // The same in parts, so that a big sweep need not hold all its deltas at once: merge()
+  // each slice of the kernel's table as it is read, then close_sweep() ends and reports.
+  using RecordOut = std::function<void(FlowRecord&&)>;
+  void merge(std::span<const FlowDelta> deltas);
+  void close_sweep(const OverflowDelta& overflow, uint8_t point, uint64_t now_ns,
+                   const RecordOut& out);
   // Every flow ends (forced end), e.g. when kscope stops; after a last sweep.
   void end_all(uint64_t now_ns, std::vector<FlowRecord>& out);
 
@@ -67,7 +73,7 @@ class FlowTable {
     bool fin_or_rst = false;
     bool touched = false;        // counted in this sweep
   };
-  void emit(Entry& e, EndReason why, std::vector<FlowRecord>& out);
+  void emit(Entry& e, EndReason why, const RecordOut& out);
 
   FlowTimeouts timeouts_;
   std::function<std::string(uint64_t)> container_of_;

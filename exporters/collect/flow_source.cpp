@@ -82,11 +82,13 @@ void FlowSource::count(const ks_flow_key& key, const ks_flow_counts& c, bool is_
 // The metrics take each sweep's exact deltas as they come (not the records, which a long
 // flow makes only every active timeout); the table keeps the flows for their timeouts.
 Result<void> FlowSource::sweep(uint64_t now) {
-  deltas_.clear();
   flows::OverflowDelta overflow;
-  if (auto s = probe_->sweep(deltas_, overflow); !s) return s;
-  for (const auto& d : deltas_) count(d.key, d.counts, !table_->contains(d.key));
-  records_ += deltas_.size();
+  auto each = [&](std::span<const flows::FlowDelta> slice) {
+    for (const auto& d : slice) count(d.key, d.counts, !table_->contains(d.key));
+    records_ += slice.size();
+    table_->merge(slice);
+  };
+  if (auto s = probe_->sweep(each, overflow); !s) return s;
   // Packets no kernel table had room for: in the totals, without a flow's labels.
   for (uint8_t dir : {KS_FLOW_INGRESS, KS_FLOW_EGRESS}) {
     if (!overflow.packets[dir]) continue;
@@ -96,10 +98,8 @@ Result<void> FlowSource::sweep(uint64_t now) {
     bytes_->add(values_, static_cast<double>(overflow.bytes[dir]));
     overflow_packets_ += overflow.packets[dir];
   }
-  // The records the table makes are not exported here: dropped at once, so that 100k flows
-  // ending together do not leave their records' memory behind.
-  std::vector<flows::FlowRecord> done;
-  table_->sweep(deltas_, overflow, probe_->point(), now, done);
+  // The table's records are not exported here: each is dropped as it is made.
+  table_->close_sweep(overflow, probe_->point(), now, [](flows::FlowRecord&&) {});
   last_sweep_ns_ = now;
   return {};
 }

@@ -65,7 +65,6 @@ class FlowSource final : public RecordSink {
   prom::Metric* bytes_ = nullptr;
   prom::Metric* flows_ = nullptr;
   std::map<uint32_t, std::string> interfaces_;
-  std::vector<flows::FlowDelta> deltas_;
   std::vector<std::string> values_;
   uint64_t last_sweep_ns_ = 0;
   uint64_t overflow_packets_ = 0;

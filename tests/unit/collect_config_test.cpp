@@ -139,6 +139,11 @@ struct BadConfig {
   std::string_view hint;     // the whole hint; "" = only checked to be there
 };
 
+// What CTest shows of a case: where its error points (the message up to its first space).
+void PrintTo(const BadConfig& b, std::ostream* os) {
+  *os << b.message.substr(0, b.message.find(' '));
+}
+
 class CollectConfigError : public testing::TestWithParam<BadConfig> {};
 
 TEST_P(CollectConfigError, MessageAndHint) {
@@ -317,7 +322,9 @@ INSTANTIATE_TEST_SUITE_P(
             "listen: \"[fe80::zz]:80\"\n",
             "c.yaml:1:9: listen: expected ADDRESS:PORT such as 127.0.0.1:9437 or [::1]:9437, got "
             "'[fe80::zz]:80'",
-            "'fe80::zz' in brackets is not an IPv6 address"}));
+            "'fe80::zz' in brackets is not an IPv6 address"}),
+    // Named by position: the default name would print the parameter's pointers.
+    [](const testing::TestParamInfo<BadConfig>& p) { return "Case" + std::to_string(p.index); });
 
 TEST(CollectConfig, ErrorsNameTheFile) {
   auto c = parse_config("listen: x\n", "/etc/kscope/collect.yaml");
