@@ -48,7 +48,7 @@ Result<std::unique_ptr<FlowSource>> FlowSource::open(const FlowsConfig& config,
                            "protocol, interface and workload",
                            prom::MetricKind::counter, labels, {}});
   s->flows_ = find_or_add({"kscope_flows_total",
-                           "Flows (unidirectional 5-tuples) seen, counted at their first record",
+                           "Flows (unidirectional 5-tuples) seen, counted in the sweep that first finds each",
                            prom::MetricKind::counter, labels, {}});
   s->last_sweep_ns_ = boot_now_ns();
   return s;
