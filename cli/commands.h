@@ -17,6 +17,7 @@ void add_doctor(CLI::App& app, Command& run);
 void add_trace(CLI::App& app, Command& run);
 void add_flows(CLI::App& app, Command& run);
 void add_collect(CLI::App& app, Command& run);
+void add_observe(CLI::App& app, Command& run);
 
 // Prints "kscope: error: <message>" and "hint: <hint>" to stderr; returns exit code 1.
 int report(const Error& error);

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   cli::add_trace(app, run);
   cli::add_flows(app, run);
   cli::add_collect(app, run);
+  cli::add_observe(app, run);
 
   try {
     app.parse(argc, argv);

@@ -14,9 +14,12 @@ packages=(
   clang llvm  # the BPF target compiler
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libfmt-dev libcli11-dev libboost-dev prometheus-cpp-dev libyaml-cpp-dev
+  librdkafka-dev  # the Kafka sink's client (and the mock cluster its tests run)
   # tests
   libgtest-dev libgmock-dev python3 iproute2 util-linux
   prometheus  # kscope collect's e2e test: a real Prometheus server scrapes it; promtool checks metrics
+  nfdump pmacct  # the IPFIX sink's tests: real collectors (nfcapd/nfdump, nfacctd) read it back
+  kcat  # the Kafka sink's tests consume what it produced with a real client
   gcc-multilib  # abi_known32: the privileged tests' 32-bit (ia32) task
   chromium  # trace profile's e2e test renders the SVG flame graph headless
   # the fuzz tier: libFuzzer; clang >= 19 compiles libstdc++ 12's <expected>

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "collect/sinks_config.h"
 
 namespace kscope::collect {
 
@@ -44,6 +45,9 @@ struct Config {
        syscalls = true;
   // Kernel BPF run-time statistics (kernel.bpf_stats_enabled) while running.
   bool bpf_stats = false;
+  std::vector<SinkConfig> sinks;
+  // How often each sink gets a loss report: the window its consumers check for completeness.
+  std::chrono::milliseconds report_interval{10'000};
   std::string file;  // the file it came from; "" for the built-in default
   friend bool operator==(const Config&, const Config&) = default;
 };

@@ -23,6 +23,10 @@ bool any_of(const std::vector<T>& values, const T& v) {
 
 bool has_ports(uint8_t proto) { return proto == 6 || proto == 17; }
 
+bool any_contains(const std::vector<Cidr>& cidrs, const IpAddr& a) {
+  return std::any_of(cidrs.begin(), cidrs.end(), [&](const Cidr& c) { return c.contains(a); });
+}
+
 }  // namespace
 
 bool Cidr::contains(const IpAddr& a) const {
@@ -66,12 +70,10 @@ Result<Cidr> parse_cidr(std::string_view text) {
 }
 
 bool FlowFilter::matches(const FlowRecord& r) const {
-  if (!ips.empty()) {
-    IpAddr s = addr(r.key.saddr, r.key.family), d = addr(r.key.daddr, r.key.family);
-    if (std::none_of(ips.begin(), ips.end(),
-                     [&](const Cidr& c) { return c.contains(s) || c.contains(d); }))
-      return false;
-  }
+  IpAddr s = addr(r.key.saddr, r.key.family), d = addr(r.key.daddr, r.key.family);
+  if (!ips.empty() && !any_contains(ips, s) && !any_contains(ips, d)) return false;
+  if (!source_ips.empty() && !any_contains(source_ips, s)) return false;
+  if (!destination_ips.empty() && !any_contains(destination_ips, d)) return false;
   if (!ports.empty()) {
     if (!has_ports(r.key.proto)) return false;
     if (std::find(ports.begin(), ports.end(), r.key.sport) == ports.end() &&

@@ -16,27 +16,33 @@ struct Cidr {
   IpAddr net;          // its host bits zero
   unsigned prefix = 0;  // 0..32 or 0..128
   bool contains(const IpAddr& a) const;
+  bool operator==(const Cidr&) const = default;
 };
 
 // "10.0.0.0/8", "fd00::/64", or an address alone (a /32 or /128). The error says why not.
 Result<Cidr> parse_cidr(std::string_view text);
 
 struct FlowFilter {
-  std::vector<Cidr> ips;         // source or destination
-  std::vector<uint16_t> ports;   // source or destination (TCP and UDP)
+  std::vector<Cidr> ips;              // source or destination
+  std::vector<Cidr> source_ips;       // source only (hubble's --from-ip)
+  std::vector<Cidr> destination_ips;  // destination only (--to-ip)
+  std::vector<uint16_t> ports;        // source or destination (TCP and UDP)
   std::vector<uint8_t> protocols;
-  std::vector<uint32_t> pids;    // the owner's process id
+  std::vector<uint32_t> pids;         // the owner's process id
   std::vector<std::string> comms;
   bool empty() const {
-    return ips.empty() && ports.empty() && protocols.empty() && pids.empty() && comms.empty();
+    return ips.empty() && source_ips.empty() && destination_ips.empty() && ports.empty() &&
+           protocols.empty() && pids.empty() && comms.empty();
   }
   bool matches(const FlowRecord& r) const;
+  bool operator==(const FlowFilter&) const = default;
 };
 
 struct FlowFilters {
   std::vector<FlowFilter> allow;
   std::vector<FlowFilter> deny;
   bool passes(const FlowRecord& r) const;
+  bool operator==(const FlowFilters&) const = default;
 };
 
 }  // namespace kscope::flows

@@ -12,27 +12,8 @@ namespace {
 
 constexpr uint8_t kTcp = 6, kUdp = 17, kIcmp = 1, kIcmpv6 = 58;
 
-IpAddr addr(const uint8_t (&bytes)[16], uint8_t family) {
-  IpAddr a;
-  a.family = family;
-  std::memcpy(a.bytes.data(), bytes, 16);
-  return a;
-}
-
 bool has_ports(uint8_t proto) { return proto == kTcp || proto == kUdp; }
 bool is_icmp(uint8_t proto) { return proto == kIcmp || proto == kIcmpv6; }
-
-std::string tcp_flag_names(uint64_t bits) {
-  static constexpr std::string_view kNames[] = {"FIN", "SYN", "RST", "PSH",
-                                                "ACK", "URG", "ECE", "CWR"};
-  std::string out;
-  for (int i = 0; i < 8; ++i)
-    if (bits & (1u << i)) {
-      if (!out.empty()) out += '|';
-      out += kNames[i];
-    }
-  return out;
-}
 
 std::string owner_flag_names(uint64_t bits) {
   std::string out;
@@ -93,11 +74,11 @@ const F kFields[] = {
     {{"protocol", "PROTO", 6, FieldType::text},
      [](const FlowRecord& r) { return Value(protocol_view(r.key.proto)); }},
     {{"saddr", "SADDR", 15, FieldType::ip},
-     [](const FlowRecord& r) { return Value(addr(r.key.saddr, r.key.family)); }},
+     [](const FlowRecord& r) { return Value(source_addr(r.key)); }},
     {{"sport", "SPORT", 5, FieldType::integer},
      [](const FlowRecord& r) { return int_value(has_ports(r.key.proto) ? r.key.sport : 0); }},
     {{"daddr", "DADDR", 15, FieldType::ip},
-     [](const FlowRecord& r) { return Value(addr(r.key.daddr, r.key.family)); }},
+     [](const FlowRecord& r) { return Value(destination_addr(r.key)); }},
     {{"dport", "DPORT", 5, FieldType::integer},
      [](const FlowRecord& r) { return int_value(has_ports(r.key.proto) ? r.key.dport : 0); }},
     {{"icmp_type", "", 0, FieldType::integer},
@@ -141,6 +122,32 @@ const F kFields[] = {
 };
 
 }  // namespace
+
+IpAddr source_addr(const ks_flow_key& k) {
+  IpAddr a;
+  a.family = k.family;
+  std::memcpy(a.bytes.data(), k.saddr, 16);
+  return a;
+}
+
+IpAddr destination_addr(const ks_flow_key& k) {
+  IpAddr a;
+  a.family = k.family;
+  std::memcpy(a.bytes.data(), k.daddr, 16);
+  return a;
+}
+
+std::string tcp_flag_names(uint64_t bits) {
+  static constexpr std::string_view kNames[] = {"FIN", "SYN", "RST", "PSH",
+                                                "ACK", "URG", "ECE", "CWR"};
+  std::string out;
+  for (int i = 0; i < 8; ++i)
+    if (bits & (1u << i)) {
+      if (!out.empty()) out += '|';
+      out += kNames[i];
+    }
+  return out;
+}
 
 std::string_view end_reason_name(EndReason r) {
   switch (r) {

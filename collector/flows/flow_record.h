@@ -67,6 +67,12 @@ struct FlowRecord {
 // its filters, and the exporters read records through these.
 std::span<const Field<FlowRecord>> flow_fields();
 
+// The key's addresses as IpAddr.
+IpAddr source_addr(const ks_flow_key& k);
+IpAddr destination_addr(const ks_flow_key& k);
+// "SYN|ACK": the names of KS_TCP_* bits, in header order.
+std::string tcp_flag_names(uint64_t bits);
+
 // "tcp", "udp", "icmp", "icmpv6", else the number.
 std::string protocol_name(uint8_t proto);
 // The protocol number a name or number spells, or -1.

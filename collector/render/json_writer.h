@@ -31,6 +31,8 @@ class JsonWriter {
   JsonWriter& value(uint64_t v);
   JsonWriter& value(bool v);
   JsonWriter& null();
+  // A value already encoded as JSON, e.g. a cached timestamp string with its quotes.
+  JsonWriter& raw_value(std::string_view json);
   // Ends a top-level value with a newline (one NDJSON record).
   void end_line() { out_.push_back('\n'); }
 

@@ -16,11 +16,13 @@
 #include "exporters/collect/flow_source.h"
 #include "exporters/collect/memory_use.h"
 #include "exporters/collect/self_metrics.h"
+#include "exporters/collect/sink_set.h"
 #include "exporters/collect/tool_source.h"
 #include "exporters/collect/workload.h"
 #include "exporters/prometheus/exposition.h"
 #include "exporters/prometheus/gzip.h"
 #include "exporters/prometheus/http_server.h"
+#include "render/time_format.h"
 
 namespace kscope::collect {
 
@@ -32,6 +34,11 @@ namespace {
 // How often the rings are drained and the flow table swept when nothing wakes the loop:
 // probes wake it only when a quarter of a ring waits.
 constexpr auto kTick = std::chrono::milliseconds(200);
+
+std::string host_name() {
+  char name[256] = {};
+  return gethostname(name, sizeof(name) - 1) == 0 ? name : "";
+}
 
 prom::Budget budget_of(const Limits& l) {
   return {.per_metric = l.series_per_metric, .total = l.series_total, .ttl = l.series_ttl};
@@ -63,6 +70,7 @@ struct Collector::State {
   std::unique_ptr<FlowSource> flow;
   std::unique_ptr<Watch> flow_watch;
   std::unique_ptr<prom::HttpServer> server;
+  std::unique_ptr<SinkSet> sinks;
   std::vector<std::string> skipped;
   asio::steady_timer tick;
   int stats_fd = -1;  // held while bpf_stats is on: the kernel counts run time meanwhile
@@ -129,6 +137,7 @@ struct Collector::State {
     for (const auto& note : (*f)->probe().notes()) log::warn("collect: flows: {}", note);
     log::info("collect: flows counting at {}", (*f)->probe().where());
     flow = std::move(*f);
+    flow->set_record_out([this](flows::FlowRecord&& r) { sinks->offer(r); });
     watch(flow->epoll_fd(), flow_watch, [this] { drain_flows(false); });
   }
   void close_flows() {
@@ -219,6 +228,7 @@ struct Collector::State {
         if (r.watch) drain(*r.source);  // event tools; aggregates are read at scrapes
       drain_flows(false);
       check_memory();
+      sinks->report(upstream_losses(), config.report_interval);
       // Idle series a few times per TTL, gone containers within seconds.
       auto every = std::clamp<Clock::duration>(config.limits.series_ttl / 4, std::chrono::seconds(1),
                                                std::chrono::seconds(5));
@@ -260,6 +270,7 @@ struct Collector::State {
       self_state.probes.push_back(std::move(p));
       self_state.active_flows = flow->flows();
     }
+    self_state.sinks = sinks->states();
     self_state.anon_limit = config.limits.memory;
     self_state.bpf_limit = config.limits.bpf_memory;
     self_state.anon_bytes = anon_resident_bytes();
@@ -271,6 +282,16 @@ struct Collector::State {
                     std::make_move_iterator(own.end()));
     self_state.last_scrape_seconds = std::chrono::duration<double>(Clock::now() - started).count();
     return families;
+  }
+
+  UpstreamLosses upstream_losses() const {
+    UpstreamLosses u{.shed_flows = self_state.shed_flows};
+    if (!flow) return u;
+    for (const auto& l : flow->losses()) {
+      if (l.point == "table_full") u.table_full_packets = l.total;
+      if (l.point == "notification_ring") u.notification_ring = l.total;
+    }
+    return u;
   }
 
   void read_programs(Result<std::vector<object::ProgramStats>> programs, ProbeState& p) {
@@ -324,6 +345,11 @@ Result<std::unique_ptr<Collector>> Collector::start(Config config, asio::io_cont
   s->workload = std::make_unique<Workload>(s->config.labels, s->cgroups ? &*s->cgroups : nullptr);
   // The endpoint first: a port in use fails before any probe is loaded.
   if (auto l = s->listen(s->config.listen); !l) return std::unexpected(l.error());
+  // The sinks before the flows, which hand them records from their first sweep.
+  s->sinks = std::make_unique<SinkSet>(sinks::Context{host_name(), this_boot_wall_offset_ns()});
+  std::vector<Error> failed;
+  s->sinks->apply(s->config.sinks, failed);
+  if (!failed.empty()) return std::unexpected(failed.front());
   // Flows first: the BPF budget leaves out the sources opened last.
   s->open_flows();
   s->open_tools();
@@ -369,6 +395,10 @@ Result<void> Collector::reload(Config next) {
   s.open_tools();
   s.apply_bpf_stats();
   s.check_memory();
+  // A sink that cannot open is left out, like a source, and named in skipped().
+  std::vector<Error> failed;
+  s.sinks->apply(s.config.sinks, failed);
+  for (const Error& e : failed) s.skip("sink", e);
   ++s.self_state.reloads;
   return {};
 }
@@ -378,6 +408,9 @@ void Collector::stop() {
   if (s.stopped) return;
   for (auto& r : s.tools) s.drain(*r.source);
   s.close_flows();
+  // The last window's report, so that a consumer knows the stream ended complete (or not).
+  s.sinks->report(s.upstream_losses(), std::chrono::milliseconds(0));
+  s.sinks->stop();
   s.stopped = true;
   s.tick.cancel();
   if (s.server) s.server->stop();

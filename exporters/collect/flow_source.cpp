@@ -98,8 +98,9 @@ Result<void> FlowSource::sweep(uint64_t now) {
     bytes_->add(values_, static_cast<double>(overflow.bytes[dir]));
     overflow_packets_ += overflow.packets[dir];
   }
-  // The table's records are not exported here: each is dropped as it is made.
-  table_->close_sweep(overflow, probe_->point(), now, [](flows::FlowRecord&&) {});
+  table_->close_sweep(overflow, probe_->point(), now, [this](flows::FlowRecord&& r) {
+    if (record_out_) record_out_(std::move(r));
+  });
   last_sweep_ns_ = now;
   return {};
 }
@@ -115,7 +116,16 @@ Result<void> FlowSource::collect(bool force) {
   return sweep(now);
 }
 
-Result<void> FlowSource::finish() { return sweep(boot_now_ns()); }
+Result<void> FlowSource::finish() {
+  uint64_t now = boot_now_ns();
+  auto swept = sweep(now);
+  if (record_out_) {
+    std::vector<flows::FlowRecord> ended;
+    table_->end_all(now, ended);
+    for (auto& r : ended) record_out_(std::move(r));
+  }
+  return swept;
+}
 
 size_t FlowSource::shed() {
   size_t n = table_->size();

@@ -47,6 +47,9 @@ class FlowSource final : public RecordSink {
   size_t shed();
 
   void on_record(std::span<const std::byte>) override { poked_ = true; }
+  // Where the table's records go (the sinks): every record a sweep ends or reports, and at
+  // finish() the forced end of every flow left.
+  void set_record_out(flows::FlowTable::RecordOut out) { record_out_ = std::move(out); }
 
  private:
   FlowSource(const FlowsConfig& c, Workload& w) : config_(c), workload_(w) {}
@@ -70,6 +73,7 @@ class FlowSource final : public RecordSink {
   uint64_t overflow_packets_ = 0;
   uint64_t records_ = 0;
   bool poked_ = false;
+  flows::FlowTable::RecordOut record_out_;
 };
 
 }  // namespace kscope::collect

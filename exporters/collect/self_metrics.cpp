@@ -158,14 +158,36 @@ SelfMetrics::SelfMetrics(prom::MetricSet& self)
                            "When the collector started, in seconds since the epoch",
                            MetricKind::gauge))),
       build_(self.add(spec("kscope_build_info", "1, with the collector's version",
-                           MetricKind::gauge, {"version"}))) {}
+                           MetricKind::gauge, {"version"}))),
+      sink_records_(self.add(spec("kscope_sink_records_total",
+                                  "Flow records each sink wrote to its destination",
+                                  MetricKind::counter, {"sink", "type"}))),
+      sink_lost_(self.add(spec("kscope_sink_lost_total",
+                               "Flow records each sink lost, by loss point: sink.queue (its "
+                               "queue was full), sink.write (its destination refused them), and "
+                               "its own (e.g. kafka.delivery_failed)",
+                               MetricKind::counter, {"sink", "point"}))),
+      sink_queued_(self.add(spec("kscope_sink_queued_records",
+                                 "Flow records waiting in each sink's queue", MetricKind::gauge,
+                                 {"sink"}))) {}
 
 void SelfMetrics::update(const SelfState& s, const prom::MetricSet& budgeted) {
   std::array<std::string, 2> two;
   std::array<std::string, 1> one;
   for (prom::Metric* m : {&records_, &lost_, &probe_info_, &runs_, &run_time_, &ring_fill_,
-                         &map_entries_, &map_capacity_, &series_, &folded_})
+                         &map_entries_, &map_capacity_, &series_, &folded_, &sink_records_,
+                         &sink_lost_, &sink_queued_})
     m->clear();
+  for (const auto& sink : s.sinks) {
+    two = {sink.name, sink.type};
+    sink_records_.set(two, static_cast<double>(sink.totals.records));
+    one[0] = sink.name;
+    sink_queued_.set(one, static_cast<double>(sink.totals.queued));
+    for (const auto& [point, n] : sink.totals.lost) {
+      two = {sink.name, point};
+      sink_lost_.set(two, static_cast<double>(n));
+    }
+  }
   for (const auto& p : s.probes) {
     one[0] = p.probe;
     records_.set(one, static_cast<double>(p.records));

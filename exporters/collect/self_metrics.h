@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "exporters/collect/sink_set.h"
 #include "exporters/collect/tool_source.h"
 #include "exporters/prometheus/metric_set.h"
 
@@ -33,6 +34,7 @@ struct SelfState {
   uint64_t accounted_bytes = 0, anon_bytes = 0, anon_limit = 0, bpf_bytes = 0, bpf_limit = 0;
   bool degraded_memory = false, degraded_bpf_memory = false;
   uint64_t shed_flows = 0, shed_sources = 0;
+  std::vector<SinkState> sinks;
 };
 
 class SelfMetrics {
@@ -45,7 +47,7 @@ class SelfMetrics {
   prom::Metric &records_, &lost_, &probe_info_, &runs_, &run_time_, &ring_fill_, &map_entries_,
       &map_capacity_, &series_, &series_limit_, &folded_, &expired_,
       &scrape_, &scrape_errors_, &flows_, &memory_, &memory_limit_, &degraded_, &shed_, &reloads_, &reload_failures_, &cpu_, &rss_, &fds_,
-      &start_, &build_;
+      &start_, &build_, &sink_records_, &sink_lost_, &sink_queued_;
 };
 
 }  // namespace kscope::collect

@@ -22,17 +22,10 @@ ppid_prom=
 cleanup() {
   [[ -n $ppid_prom ]] && kill "$ppid_prom" 2>/dev/null && wait "$ppid_prom" 2>/dev/null
   [[ -n ${rpid:-} ]] && kill "$rpid" 2>/dev/null
-  $ip netns del "$a" 2>/dev/null
-  $ip netns del "$b" 2>/dev/null
   e2e_cleanup
 }
 trap cleanup EXIT
-$ip netns add "$a" && $ip netns add "$b" &&
-  $ip link add veth0 netns "$a" type veth peer name veth0 netns "$b" &&
-  $ip -n "$a" addr add 10.234.0.1/24 dev veth0 && $ip -n "$b" addr add 10.234.0.2/24 dev veth0 &&
-  $ip -n "$a" link set veth0 up && $ip -n "$b" link set veth0 up &&
-  $ip -n "$a" link set lo up && $ip -n "$b" link set lo up ||
-  fail "could not make the namespaces"
+netns_pair "$a" "$b" 10.234.0
 
 # Ports on loopback, away from the defaults (another collector may run on this machine).
 port=$((20000 + $$ % 20000))

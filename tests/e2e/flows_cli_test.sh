@@ -13,13 +13,7 @@ require_root "kscope flows needs CAP_BPF and CAP_NET_ADMIN, and the test makes n
 ip=/usr/bin/ip
 a=ksflows$$a
 b=ksflows$$b
-cleanup_netns() { $ip netns del "$a" 2>/dev/null; $ip netns del "$b" 2>/dev/null; }
-trap 'cleanup_netns; e2e_cleanup' EXIT
-$ip netns add "$a" && $ip netns add "$b" &&
-  $ip link add veth0 netns "$a" type veth peer name veth0 netns "$b" &&
-  $ip -n "$a" addr add 10.233.0.1/24 dev veth0 && $ip -n "$b" addr add 10.233.0.2/24 dev veth0 &&
-  $ip -n "$a" link set veth0 up && $ip -n "$b" link set veth0 up ||
-  fail "could not make the namespaces"
+netns_pair "$a" "$b" 10.233.0
 
 $ip netns exec "$a" "$kscope" -v flows -I veth0 -o json --protocol udp >"$tmp/out" 2>"$tmp/err" &
 kpid=$!

@@ -1,0 +1,62 @@
+// The collector's sinks: each configured sink opened behind its runner, the flow records of
+// every sweep offered to all, and at every report interval a loss report (what the kernel,
+// the collector and each sink lost in the window) written into every sink's own stream.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collect/config.h"
+#include "exporters/sinks/sink.h"
+#include "exporters/sinks/sink_runner.h"
+
+namespace kscope::collect {
+
+// The losses upstream of the sinks, as running totals: the set reports their growth.
+struct UpstreamLosses {
+  uint64_t table_full_packets = 0;
+  uint64_t notification_ring = 0;
+  uint64_t shed_flows = 0;
+};
+
+struct SinkState {
+  std::string name, type;
+  sinks::SinkRunner::Totals totals;
+};
+
+class SinkSet {
+ public:
+  explicit SinkSet(sinks::Context context) : context_(std::move(context)) {}
+  ~SinkSet();
+
+  // Opens the sinks of `configs` that are not running as configured, stops those no longer
+  // configured (after writing what they hold). A sink that cannot open is left out, its
+  // error (which names where it is configured) added to `failed`; the others run.
+  void apply(const std::vector<SinkConfig>& configs, std::vector<Error>& failed);
+  void offer(const flows::FlowRecord& r);
+  // At the report interval (checked by the caller's tick): a loss report into every sink.
+  void report(const UpstreamLosses& upstream, std::chrono::milliseconds interval);
+  // Every sink writes what it holds and stops.
+  void stop();
+
+  bool empty() const { return running_.empty(); }
+  std::vector<SinkState> states() const;
+
+ private:
+  struct Running {
+    SinkConfig config;
+    std::unique_ptr<sinks::SinkRunner> runner;
+  };
+  sinks::Context context_;
+  std::vector<Running> running_;
+  UpstreamLosses last_{};
+  uint64_t window_start_ns_ = 0;  // CLOCK_REALTIME
+  std::chrono::steady_clock::time_point last_report_ = std::chrono::steady_clock::now();
+};
+
+// Opens one sink from its configuration.
+Result<std::unique_ptr<sinks::Sink>> open_sink(const SinkConfig& c, const sinks::Context& context);
+
+}  // namespace kscope::collect

@@ -1,0 +1,126 @@
+#include "exporters/ipfix/ipfix_sink.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace kscope::ipfix {
+namespace {
+
+// A collector that stops reading (or a host that never answers a connect) fails the batch
+// after this long instead of holding the sink's thread, and so its queue, forever.
+constexpr timeval kSendTimeout{5, 0};
+
+std::string_view transport_name(Transport t) { return t == Transport::tcp ? "tcp" : "udp"; }
+
+std::string endpoint_text(const sockaddr* sa, Transport t) {
+  char host[NI_MAXHOST] = {}, port[NI_MAXSERV] = {};
+  socklen_t len = sa->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  getnameinfo(sa, len, host, sizeof(host), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
+  return sa->sa_family == AF_INET6 ? fmt::format("[{}]:{}/{}", host, port, transport_name(t))
+                                   : fmt::format("{}:{}/{}", host, port, transport_name(t));
+}
+
+}  // namespace
+
+IpfixSink::IpfixSink(IpfixOptions options, Encoder encoder)
+    : options_(std::move(options)), encoder_(std::move(encoder)) {}
+
+IpfixSink::~IpfixSink() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Result<std::unique_ptr<IpfixSink>> IpfixSink::open(IpfixOptions options) {
+  auto encoder = Encoder::create({.observation_domain = options.observation_domain,
+                                  .max_message = options.max_message,
+                                  .enterprise_number = options.enterprise_number,
+                                  .template_interval = options.transport == Transport::udp
+                                                           ? options.template_interval
+                                                           : std::chrono::seconds(0),
+                                  .context = options.context});
+  if (!encoder) return std::unexpected(encoder.error());
+  std::unique_ptr<IpfixSink> sink(new IpfixSink(std::move(options), std::move(*encoder)));
+  if (auto ok = sink->connect(); !ok) return std::unexpected(ok.error());
+  return sink;
+}
+
+Result<void> IpfixSink::connect() {
+  std::string target = fmt::format("{}:{}/{}", options_.host, options_.port,
+                                   transport_name(options_.transport));
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = options_.transport == Transport::tcp ? SOCK_STREAM : SOCK_DGRAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  std::string port = std::to_string(options_.port);
+  if (int rc = getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &found); rc != 0)
+    return fail(fmt::format("IPFIX collector {}: cannot resolve '{}': {}", target, options_.host,
+                            gai_strerror(rc)),
+                "give the collector's host name or IP address");
+  // Each address the name has, in the resolver's order, until one connects.
+  int err = 0;
+  std::string tried;
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    tried = endpoint_text(a->ai_addr, options_.transport);
+    int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &kSendTimeout, sizeof(kSendTimeout));
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      fd_ = fd;
+      address_ = tried;
+      break;
+    }
+    err = errno;
+    close(fd);
+  }
+  freeaddrinfo(found);
+  if (fd_ < 0)
+    return fail(fmt::format("IPFIX collector {}: connect: {}", tried.empty() ? target : tried,
+                            std::strerror(err)),
+                options_.transport == Transport::tcp
+                    ? "is the collector listening on that TCP port? (nfcapd and nfacctd take UDP only)"
+                    : "",
+                err);
+  encoder_.new_session();
+  return {};
+}
+
+Result<void> IpfixSink::send_all(const Message& message) {
+  size_t sent = 0;
+  while (sent < message.size()) {
+    ssize_t n = send(fd_, message.data() + sent, message.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      if (options_.transport == Transport::tcp) {
+        // The stream is broken mid-message: only a new connection resynchronises.
+        close(fd_);
+        fd_ = -1;
+      }
+      return fail(fmt::format("IPFIX collector {}: send: {}", address_, std::strerror(err)),
+                  err == ECONNREFUSED ? "is the collector listening on that UDP port?" : "", err);
+    }
+    sent += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+Result<void> IpfixSink::write(std::span<const sinks::Item> batch) {
+  if (fd_ < 0)
+    if (auto ok = connect(); !ok) return ok;
+  for (const Message& m : encoder_.encode(batch, static_cast<uint32_t>(std::time(nullptr))))
+    if (auto ok = send_all(m); !ok) return ok;
+  return {};
+}
+
+}  // namespace kscope::ipfix

@@ -1,0 +1,65 @@
+// A sink takes the collector's flow records (and, at the end of every report window, a loss
+// report) to one destination: a file, the live stream, an IPFIX collector, Kafka. Each sink
+// runs on a thread of its own behind a bounded queue (SinkRunner), so that no destination
+// can stall the collector or another sink: past the queue, that sink's records are dropped,
+// counted, and written into its own stream in the next loss report.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "base/result.h"
+#include "flows/flow_record.h"
+
+namespace kscope::sinks {
+
+// What every stage lost in one report window, in band: a consumer of any one output tells a
+// complete window from an incomplete one without scraping metrics. Loss points (docs/flows.md):
+//   kernel.table_full        packets of new flows the kernel's table had no room for (they
+//                            are in the overflow record's totals, without their 5-tuple)
+//   kernel.notification_ring FIN/RST notices lost (the flow still ends, at the idle timeout)
+//   collector.memory_shed    flows the memory budget forgot (their next packets start anew)
+//   sink.queue               this sink's records dropped because its queue was full
+//   sink.write               this sink's records its destination refused (write errors)
+//   and what a sink adds of its own (e.g. kafka.delivery_failed).
+struct LossReport {
+  uint64_t window_start_ns = 0;  // CLOCK_REALTIME: the window is [start, end)
+  uint64_t window_end_ns = 0;
+  uint64_t records = 0;          // flow records this sink was handed in the window
+  std::vector<std::pair<std::string, uint64_t>> lost;  // loss point, count in the window
+  bool complete() const {
+    for (const auto& [point, n] : lost)
+      if (n) return false;
+    return true;
+  }
+};
+
+using Item = std::variant<flows::FlowRecord, LossReport>;
+
+// What every record of this collector shares.
+struct Context {
+  std::string node_name;       // the host name
+  int64_t boot_to_wall_ns = 0;  // CLOCK_REALTIME - CLOCK_BOOTTIME: a record's times are boot ns
+  uint64_t wall_ns(uint64_t boot_ns) const {
+    return boot_ns ? static_cast<uint64_t>(static_cast<int64_t>(boot_ns) + boot_to_wall_ns) : 0;
+  }
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // Sends a batch, in order, on the sink's own thread. An error means the batch's flow records
+  // were not delivered: the runner counts them as sink.write losses and goes on.
+  virtual Result<void> write(std::span<const Item> batch) = 0;
+  // Pushes out what the sink buffers; called when its queue runs empty and at shutdown.
+  virtual Result<void> flush() { return {}; }
+  // Loss points of the sink's own (past its queue) since the last call, appended to the
+  // report the runner is about to hand write(); e.g. records its library could not deliver.
+  virtual void take_losses(LossReport&) {}
+};
+
+}  // namespace kscope::sinks

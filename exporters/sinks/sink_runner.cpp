@@ -1,0 +1,134 @@
+#include "exporters/sinks/sink_runner.h"
+
+#include "base/log.h"
+
+namespace kscope::sinks {
+
+namespace {
+// An idle sink flushes what it buffers this often, so a file or a socket is never far behind.
+constexpr auto kFlushEvery = std::chrono::milliseconds(500);
+}  // namespace
+
+SinkRunner::SinkRunner(std::string name, std::string kind, std::unique_ptr<Sink> sink,
+                       size_t queue, flows::FlowFilters filters)
+    : name_(std::move(name)), kind_(std::move(kind)), sink_(std::move(sink)), capacity_(queue),
+      filters_(std::move(filters)) {
+  totals_.lost["sink.queue"] = 0;
+  totals_.lost["sink.write"] = 0;
+  thread_ = std::thread([this] { run(); });
+}
+
+SinkRunner::~SinkRunner() { stop(std::chrono::seconds(2)); }
+
+void SinkRunner::offer(const flows::FlowRecord& r) {
+  if (!filters_.passes(r)) return;
+  std::lock_guard lock(mu_);
+  if (stopping_) return;
+  if (queued_flows_ >= capacity_) {
+    ++dropped_;
+    ++totals_.lost["sink.queue"];
+    return;
+  }
+  queue_.emplace_back(r);
+  ++queued_flows_;
+  if (queue_.size() == 1) wake_.notify_one();
+}
+
+void SinkRunner::offer(LossReport r) {
+  std::lock_guard lock(mu_);
+  if (stopping_) return;
+  queue_.emplace_back(std::move(r));
+  wake_.notify_one();
+}
+
+// Fills in each loss report what only this sink knows: the records it wrote since the last
+// report and its own losses. A drop counts in the first report after it. Returns how many
+// flow records follow the batch's last report.
+size_t SinkRunner::prepare(std::vector<Item>& batch) {
+  size_t tail = 0;
+  for (auto& item : batch) {
+    if (std::holds_alternative<flows::FlowRecord>(item)) {
+      ++written_since_report_;
+      ++tail;
+      continue;
+    }
+    tail = 0;
+    auto& report = std::get<LossReport>(item);
+    report.records = written_since_report_;
+    written_since_report_ = 0;
+    uint64_t dropped;
+    {
+      std::lock_guard lock(mu_);
+      dropped = std::exchange(dropped_, 0);
+    }
+    report.lost.emplace_back("sink.queue", dropped);
+    report.lost.emplace_back("sink.write", std::exchange(failed_since_report_, 0));
+    size_t own = report.lost.size();
+    sink_->take_losses(report);
+    std::lock_guard lock(mu_);
+    for (size_t i = own; i < report.lost.size(); ++i)
+      totals_.lost[report.lost[i].first] += report.lost[i].second;
+  }
+  return tail;
+}
+
+void SinkRunner::run() {
+  std::vector<Item> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait_for(lock, kFlushEvery, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) {
+        if (stopping_) break;
+        lock.unlock();
+        if (auto f = sink_->flush(); !f) log::warn("sink {}: {}", name_, f.error().message);
+        continue;
+      }
+      if (stopping_ && std::chrono::steady_clock::now() > deadline_) {
+        // Out of time at shutdown: what is left is lost, and counted.
+        totals_.lost["sink.queue"] += queued_flows_;
+        queue_.clear();
+        queued_flows_ = 0;
+        break;
+      }
+      batch.swap(queue_);
+      queued_flows_ = 0;
+    }
+    size_t flows = 0;
+    for (const auto& item : batch) flows += std::holds_alternative<flows::FlowRecord>(item);
+    size_t tail = prepare(batch);
+    auto w = sink_->write(batch);
+    {
+      std::lock_guard lock(mu_);
+      if (w) totals_.records += flows;
+      else totals_.lost["sink.write"] += flows;
+    }
+    if (!w) {
+      failed_since_report_ += flows;
+      written_since_report_ -= tail;  // the next report counts them lost, not written
+      log::warn("sink {}: {} (lost {} records)", name_, w.error().message, flows);
+    }
+    batch.clear();
+  }
+  if (auto f = sink_->flush(); !f) log::warn("sink {}: {}", name_, f.error().message);
+}
+
+void SinkRunner::stop(std::chrono::milliseconds limit) {
+  {
+    std::lock_guard lock(mu_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    deadline_ = std::chrono::steady_clock::now() + limit;
+    wake_.notify_one();
+  }
+  thread_.join();
+}
+
+SinkRunner::Totals SinkRunner::totals() const {
+  std::lock_guard lock(mu_);
+  Totals t = totals_;
+  t.queued = queued_flows_;
+  return t;
+}
+
+}  // namespace kscope::sinks

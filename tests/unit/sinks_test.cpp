@@ -1,0 +1,294 @@
+// The sinks' common parts without a kernel: the flow log's record schema (whole lines), field
+// masks, the file sink's rotation and compression, and the runner's bounded queue, whose
+// drops are counted exactly and written into the sink's own stream with the next report.
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "exporters/sinks/file_sink.h"
+#include "exporters/sinks/flow_json.h"
+#include "exporters/sinks/sink_runner.h"
+#include "flows.h"
+
+namespace kscope::sinks {
+namespace {
+
+namespace fs = std::filesystem;
+
+// 2026-12-03T10:00:00Z as boot time 1 s: the offset makes every time exact.
+constexpr int64_t kWallAtBoot = 1'796'292'000'000'000'000 - 1'000'000'000;
+
+flows::FlowRecord tcp_record() {
+  flows::FlowRecord r;
+  IpAddr a = parse_ip("10.1.2.3"), b = parse_ip("10.9.8.7");
+  r.key = flows::flow_key(a, 40000, b, 443, 6, KS_FLOW_EGRESS, KS_FLOW_POINT_CGROUP, 1);
+  r.packets = 12;
+  r.bytes = 3456;
+  r.flow_start_ns = 1'000'000'000;
+  r.first_ns = 1'000'000'000;
+  r.last_ns = 1'500'000'001;
+  r.tcp_flags = 0x12 | 0x01;  // SYN ACK FIN
+  r.end = flows::EndReason::end_of_flow;
+  r.sequence = 2;
+  r.owner_flags = KS_FLOW_OWNER_KNOWN | KS_FLOW_TCP_SOCK | KS_FLOW_SOCKET;
+  r.owner.tgid = 4242;
+  r.owner.pid = 4243;
+  r.owner.uid = 1000;
+  r.owner.cgroup_id = 77;
+  std::strcpy(r.owner.comm, "curl");
+  r.container_id = "abcdef123456";
+  r.srtt_us = 250;
+  r.retransmits = 1;
+  r.socket_cookie = 99;
+  return r;
+}
+
+std::string line_of(const Item& item, const FieldMask& mask = {}) {
+  fmt::memory_buffer out;
+  append_item_json(out, item, Context{"node-a", kWallAtBoot}, "s1", mask);
+  return fmt::to_string(out);
+}
+
+TEST(SinksFlowJson, TcpRecordWhole) {
+  EXPECT_EQ(line_of(tcp_record()),
+            "{\"schema\":\"kscope.flow.v1\",\"time\":\"2026-12-03T10:00:00.500000001Z\","
+            "\"flow_start\":\"2026-12-03T10:00:00.000000000Z\","
+            "\"first\":\"2026-12-03T10:00:00.000000000Z\",\"last\":\"2026-12-03T10:00:00.500000001Z\","
+            "\"node_name\":\"node-a\","
+            "\"IP\":{\"source\":\"10.1.2.3\",\"destination\":\"10.9.8.7\",\"ipVersion\":\"IPv4\"},"
+            "\"l4\":{\"TCP\":{\"source_port\":40000,\"destination_port\":443,"
+            "\"flags\":{\"FIN\":true,\"SYN\":true,\"ACK\":true}}},"
+            "\"traffic_direction\":\"EGRESS\",\"observation_point\":\"cgroup\","
+            "\"interface\":{\"index\":1,\"name\":\"lo\"},\"packets\":12,\"bytes\":3456,"
+            "\"tcp_flags\":\"FIN|SYN|ACK\",\"end_reason\":\"end_of_flow\",\"sequence\":2,"
+            "\"pair_id\":" + std::to_string(flows::pair_id(tcp_record().key)) + ","
+            "\"process\":{\"pid\":4242,\"tid\":4243,\"comm\":\"curl\",\"uid\":1000,\"cgroup_id\":77,"
+            "\"container_id\":\"abcdef123456\"},\"tcp\":{\"srtt_us\":250,\"retransmits\":1},"
+            "\"socket_cookie\":99}\n");
+}
+
+TEST(SinksFlowJson, IcmpV6AndUnknownOwner) {
+  flows::FlowRecord r;
+  r.key = flows::flow_key(parse_ip("fd00::1"), 0, parse_ip("fd00::2"), 128 << 8, 58,
+                          KS_FLOW_INGRESS, KS_FLOW_POINT_TC, 0);
+  r.packets = 1;
+  r.bytes = 104;
+  r.first_ns = r.last_ns = 2'000'000'000;
+  r.end = flows::EndReason::idle_timeout;
+  EXPECT_EQ(line_of(r, *FieldMask::parse({"IP", "l4", "traffic_direction", "process", "end_reason"})),
+            "{\"schema\":\"kscope.flow.v1\",\"IP\":{\"source\":\"fd00::1\",\"destination\":\"fd00::2\","
+            "\"ipVersion\":\"IPv6\"},\"l4\":{\"ICMPv6\":{\"type\":128,\"code\":0}},"
+            "\"traffic_direction\":\"INGRESS\",\"end_reason\":\"idle_timeout\"}\n");
+}
+
+TEST(SinksFlowJson, OverflowRecordHasNoTuple) {
+  flows::FlowRecord r;
+  r.key.direction = KS_FLOW_EGRESS;
+  r.key.point = KS_FLOW_POINT_TC;
+  r.packets = 5;
+  r.bytes = 500;
+  r.first_ns = r.last_ns = 1'000'000'000;
+  r.end = flows::EndReason::lack_of_resources;
+  EXPECT_EQ(line_of(r, *FieldMask::parse({"IP", "l4", "packets", "bytes", "end_reason"})),
+            "{\"schema\":\"kscope.flow.v1\",\"packets\":5,\"bytes\":500,"
+            "\"end_reason\":\"lack_of_resources\"}\n");
+}
+
+TEST(SinksFlowJson, LossReportWhole) {
+  LossReport r{.window_start_ns = 1'796'292'000'000'000'000,
+               .window_end_ns = 1'796'292'010'000'000'000,
+               .records = 7,
+               .lost = {{"kernel.table_full", 0}, {"sink.queue", 3}}};
+  EXPECT_FALSE(r.complete());
+  EXPECT_EQ(line_of(r), "{\"schema\":\"kscope.loss.v1\",\"sink\":\"s1\","
+                        "\"window_start\":\"2026-12-03T10:00:00.000000000Z\","
+                        "\"window_end\":\"2026-12-03T10:00:10.000000000Z\",\"records\":7,"
+                        "\"complete\":false,\"lost\":{\"kernel.table_full\":0,\"sink.queue\":3}}\n");
+}
+
+TEST(SinksFlowJson, UnknownMaskField) {
+  auto m = FieldMask::parse({"bytes", "byts"});
+  ASSERT_FALSE(m.has_value());
+  EXPECT_EQ(m.error().message, "unknown flow record field \"byts\"");
+  EXPECT_NE(m.error().hint.find("the fields are: time, flow_start"), std::string::npos);
+}
+
+class SinksFile : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / fmt::format("kscope-sinks-{}", getpid());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::vector<std::string> lines(const fs::path& p) {
+    std::ifstream in(p);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  }
+  fs::path dir_;
+};
+
+std::vector<Item> records(int n, uint64_t first_bytes = 1) {
+  std::vector<Item> out;
+  for (int i = 0; i < n; ++i) {
+    auto r = tcp_record();
+    r.bytes = first_bytes + static_cast<uint64_t>(i);
+    out.emplace_back(r);
+  }
+  return out;
+}
+
+TEST_F(SinksFile, RotatesBySizeKeepingBackups) {
+  std::string one = line_of(records(1)[0]);
+  auto path = dir_ / "flows.json";
+  // Room for exactly three lines a file (all lines the same length: bytes 1..9, one digit).
+  auto s = FileSink::open({.name = "f", .path = path, .max_size = 3 * one.size(), .max_backups = 2,
+                           .context = {"node-a", kWallAtBoot}});
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  ASSERT_TRUE((*s)->write(records(9)).has_value());
+  ASSERT_TRUE((*s)->flush().has_value());
+  // 9 lines, 3 a file: FILE.2 holds 1..3, FILE.1 4..6 and FILE 7..9.
+  auto cur = lines(path), b1 = lines(dir_ / "flows.json.1"), b2 = lines(dir_ / "flows.json.2");
+  ASSERT_EQ(cur.size(), 3u);
+  ASSERT_EQ(b1.size(), 3u);
+  ASSERT_EQ(b2.size(), 3u);
+  EXPECT_NE(b2[0].find("\"bytes\":1,"), std::string::npos) << b2[0];
+  EXPECT_NE(b1[0].find("\"bytes\":4,"), std::string::npos) << b1[0];
+  EXPECT_NE(cur[2].find("\"bytes\":9,"), std::string::npos) << cur[2];
+  EXPECT_FALSE(fs::exists(dir_ / "flows.json.3"));
+  ASSERT_TRUE((*s)->write(records(3, 1)).has_value());  // one more rotation: 1..3 go
+  EXPECT_NE(lines(dir_ / "flows.json.2")[0].find("\"bytes\":4,"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir_ / "flows.json.3"));
+  struct stat st{};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+}
+
+TEST_F(SinksFile, CompressesRotatedFiles) {
+  std::string one = line_of(records(1)[0]);
+  auto path = dir_ / "flows.json";
+  auto s = FileSink::open({.name = "f", .path = path, .max_size = 2 * one.size(), .max_backups = 5,
+                           .compress = true, .context = {"node-a", kWallAtBoot}});
+  ASSERT_TRUE(s.has_value());
+  ASSERT_TRUE((*s)->write(records(5)).has_value());
+  EXPECT_FALSE(fs::exists(dir_ / "flows.json.1"));
+  gzFile z = gzopen((dir_ / "flows.json.2.gz").c_str(), "rb");
+  ASSERT_NE(z, nullptr);
+  std::string text(4096, '\0');
+  int n = gzread(z, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(z);
+  ASSERT_EQ(n, static_cast<int>(2 * one.size()));
+  EXPECT_NE(text.find("\"bytes\":1,"), std::string::npos);
+  EXPECT_NE(text.find("\"bytes\":2,"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir_ / "flows.json.1.gz"));
+  EXPECT_EQ(lines(path).size(), 1u);
+}
+
+TEST_F(SinksFile, OpenErrorNamesThePath) {
+  auto s = FileSink::open({.name = "f", .path = (dir_ / "missing" / "flows.json").string()});
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().message,
+            fmt::format("open flow log {}: No such file or directory", (dir_ / "missing" / "flows.json").string()));
+  EXPECT_EQ(s.error().hint, "check that the directory exists and is writable by the collector");
+}
+
+// A sink whose destination is stuck until the test lets it go, that keeps what it got.
+class GatedSink final : public Sink {
+ public:
+  Result<void> write(std::span<const Item> batch) override {
+    std::unique_lock lock(mu);
+    entered = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return open; });
+    got.insert(got.end(), batch.begin(), batch.end());
+    if (fail_next) {
+      fail_next = false;
+      return fail("refused");
+    }
+    return {};
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false, entered = false, fail_next = false;
+  std::vector<Item> got;
+};
+
+TEST(SinksRunner, FullQueueDropsAreCountedAndReportedInBand) {
+  auto owned = std::make_unique<GatedSink>();
+  GatedSink& sink = *owned;
+  SinkRunner runner("g", "test", std::move(owned), 10, {});
+  runner.offer(tcp_record());  // taken by the thread, which then blocks in write()
+  {
+    std::unique_lock lock(sink.mu);
+    ASSERT_TRUE(sink.cv.wait_for(lock, std::chrono::seconds(10), [&] { return sink.entered; }));
+  }
+  for (int i = 0; i < 25; ++i) runner.offer(tcp_record());  // 10 queue, 15 dropped
+  runner.offer(LossReport{.window_start_ns = 1, .window_end_ns = 2});
+  EXPECT_EQ(runner.totals().lost.at("sink.queue"), 15u);
+  EXPECT_EQ(runner.totals().queued, 10u);
+  {
+    std::lock_guard lock(sink.mu);
+    sink.open = true;
+  }
+  sink.cv.notify_all();
+  runner.stop(std::chrono::seconds(10));
+  ASSERT_EQ(sink.got.size(), 12u);  // 1 + 10 records and the report
+  const auto& report = std::get<LossReport>(sink.got.back());
+  EXPECT_EQ(report.records, 11u);
+  EXPECT_EQ(report.lost, (std::vector<std::pair<std::string, uint64_t>>{{"sink.queue", 15},
+                                                                          {"sink.write", 0}}));
+  EXPECT_EQ(runner.totals().records, 11u);
+}
+
+TEST(SinksRunner, RefusedBatchIsCountedInTheNextReport) {
+  auto owned = std::make_unique<GatedSink>();
+  GatedSink& sink = *owned;
+  sink.open = true;
+  sink.fail_next = true;
+  SinkRunner runner("g", "test", std::move(owned), 100, {});
+  for (int i = 0; i < 3; ++i) runner.offer(tcp_record());
+  // Wait for the refused batch, then a report in a batch of its own.
+  for (int i = 0; i < 1000 && runner.totals().lost.at("sink.write") == 0; ++i) usleep(1000);
+  EXPECT_EQ(runner.totals().lost.at("sink.write"), 3u);
+  runner.offer(LossReport{});
+  runner.stop(std::chrono::seconds(10));
+  const auto& report = std::get<LossReport>(sink.got.back());
+  EXPECT_EQ(report.records, 0u);
+  EXPECT_EQ(report.lost[1], (std::pair<std::string, uint64_t>{"sink.write", 3}));
+  EXPECT_FALSE(report.complete());
+}
+
+TEST(SinksRunner, FiltersPickRecords) {
+  auto owned = std::make_unique<GatedSink>();
+  GatedSink& sink = *owned;
+  sink.open = true;
+  flows::FlowFilters filters;
+  filters.allow.push_back(flows::FlowFilter{.ports = {443}});
+  filters.deny.push_back(flows::FlowFilter{.comms = {"wget"}});
+  SinkRunner runner("g", "test", std::move(owned), 100, filters);
+  auto a = tcp_record();  // port 443, curl: passes
+  auto b = tcp_record();
+  b.key.dport = 80;  // fails the allow filter
+  auto c = tcp_record();
+  std::strcpy(c.owner.comm, "wget");  // denied
+  for (const auto& r : {a, b, c, a}) runner.offer(r);
+  runner.stop(std::chrono::seconds(10));
+  EXPECT_EQ(sink.got.size(), 2u);
+  EXPECT_EQ(runner.totals().records, 2u);
+}
+
+}  // namespace
+}  // namespace kscope::sinks
