@@ -27,6 +27,7 @@
 #include "exporters/kafka/kafka_sink.h"
 #include "exporters/sinks/file_sink.h"
 #include "exporters/sinks/sink_runner.h"
+#include "exporters/stream/stream_sink.h"
 #include "flows.h"
 
 namespace kscope {
@@ -207,6 +208,36 @@ Rate kafka(const std::vector<flows::FlowRecord>& records, double seconds) {
   return r;
 }
 
+// The file sink again, with a stream sink beside it fed the same records: with no client, or
+// with one client that asked to follow and then never reads (its queue fills and its records
+// drop, counted). The stalled client must not slow the file sink down.
+Rate file_beside_stream(const std::vector<flows::FlowRecord>& records, const std::string& path,
+                        double seconds, bool stalled_client, uint64_t& dropped) {
+  auto s = stream::StreamSink::start({.listen = "127.0.0.1:0", .context = {"bench", 0}});
+  if (!s) throw std::runtime_error(s.error().message);
+  stream::StreamSink* stream = s->get();
+  int fd = -1;
+  if (stalled_client) {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(stream->port());
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) throw std::runtime_error("connect");
+    std::string request = "{\"version\":1,\"follow\":true}\n";
+    if (send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size()))
+      throw std::runtime_error("send");
+    for (int i = 0; i < 500 && stream->stats().following == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (stream->stats().following != 1) throw std::runtime_error("the client does not follow");
+  }
+  sinks::SinkRunner beside("stream", "stream", std::move(*s), 1 << 20, {});
+  Rate r = file_sink(records, path, seconds, &beside);
+  dropped = stream->stats().dropped;
+  if (fd >= 0) close(fd);
+  return r;
+}
+
 }  // namespace
 }  // namespace kscope
 
@@ -222,6 +253,12 @@ int main(int argc, char** argv) {
   fmt::print("| sink | records/s | CPU (cores) | records | note |\n|---|---|---|---|---|\n");
   std::string path = dir + "/export-bench.json";
   print("NDJSON file (FileSink behind its runner)", file_sink(records, path, seconds));
+  uint64_t dropped = 0;
+  print("NDJSON file, a stream sink beside it (no client)",
+        file_beside_stream(records, path, seconds, false, dropped));
+  Rate stalled = file_beside_stream(records, path, seconds, true, dropped);
+  print("NDJSON file, a stream sink beside it whose one client never reads", stalled,
+        fmt::format("the stalled client's records dropped, counted: {}", dropped));
   print("IPFIX encoding (Encoder, no socket)", ipfix_encoding(records, seconds));
   uint64_t received = 0;
   Rate udp = ipfix_udp(records, seconds, received);

@@ -7,6 +7,8 @@ namespace kscope::sinks {
 namespace {
 // An idle sink flushes what it buffers this often, so a file or a socket is never far behind.
 constexpr auto kFlushEvery = std::chrono::milliseconds(500);
+// What the thread takes from the queue at a time: the batch a sink writes.
+constexpr size_t kBatch = 4096;
 }  // namespace
 
 SinkRunner::SinkRunner(std::string name, std::string kind, std::unique_ptr<Sink> sink,
@@ -91,8 +93,10 @@ void SinkRunner::run() {
         queued_flows_ = 0;
         break;
       }
-      batch.swap(queue_);
-      queued_flows_ = 0;
+      size_t n = std::min(kBatch, queue_.size());
+      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
+      queue_.erase(queue_.begin(), queue_.begin() + n);
+      for (const auto& item : batch) queued_flows_ -= std::holds_alternative<flows::FlowRecord>(item);
     }
     size_t flows = 0;
     for (const auto& item : batch) flows += std::holds_alternative<flows::FlowRecord>(item);

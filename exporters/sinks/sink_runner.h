@@ -5,6 +5,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -56,7 +57,7 @@ class SinkRunner {
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  std::vector<Item> queue_;  // guarded by mu_
+  std::deque<Item> queue_;   // guarded by mu_; a deque, so that a long queue never moves whole
   size_t queued_flows_ = 0;  // flow records in queue_
   uint64_t dropped_ = 0;     // since the last report, guarded by mu_
   bool stopping_ = false;
