@@ -15,6 +15,7 @@
 #include <cstring>
 #include <functional>
 #include <optional>
+#include <regex>
 #include <span>
 
 #include <fmt/format.h>
@@ -59,8 +60,8 @@ constexpr std::array<Switch, 7> kSwitches = {{{"tcp", &Config::tcp},
                                               {"syscalls", &Config::syscalls}}};
 
 // Every key path, to say where a key placed at the wrong level belongs.
-constexpr std::array<std::string_view, 25> kAllPaths = {
-    "listen", "labels", "bpf_stats", "report_interval", "sinks",
+constexpr std::array<std::string_view, 26> kAllPaths = {
+    "listen", "labels", "bpf_stats", "report_interval", "redact", "sinks",
     "limits.series_per_metric", "limits.series_total", "limits.series_ttl", "limits.memory",
     "limits.bpf_memory",
     "sources.flows", "sources.flows.enabled", "sources.flows.interface", "sources.flows.cgroup",
@@ -68,6 +69,27 @@ constexpr std::array<std::string_view, 25> kAllPaths = {
     "sources.flows.active_timeout",
     "sources.tcp", "sources.drops", "sources.dns", "sources.process", "sources.runqlat",
     "sources.biolatency", "sources.syscalls"};
+
+// Regular expressions, each compiled here so that a bad one is an error with its line.
+Result<std::vector<std::string>> read_patterns(const Reader& r, const Item& v) {
+  if (!v.node.IsSequence())
+    return r.error(v, fmt::format("expected a list of patterns, got {}", describe(v.node)),
+                   "e.g. redact: ['(?:password|token)=(\\S+)']");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v.node.size(); ++i) {
+    Item e{v.node[i], v.node[i].Mark(), fmt::format("{}[{}]", v.path, i)};
+    auto s = read_string(r, e, "a regular expression");
+    if (!s) return std::unexpected(s.error());
+    try {
+      std::regex re(*s);
+    } catch (const std::regex_error& err) {
+      return r.error(e, fmt::format("not a regular expression: {}", err.what()),
+                     "ECMAScript syntax, as in JavaScript; quote it in single quotes");
+    }
+    out.push_back(std::move(*s));
+  }
+  return out;
+}
 
 Result<std::vector<Label>> read_labels(const Reader& r, const Item& v) {
   std::array<std::string_view, kLabels.size()> names;
@@ -280,6 +302,7 @@ Result<Config> parse_config(std::string_view text, std::string_view file) {
       {"sources", [&](const Item& x) { return read_sources(r, x, c); }},
       {"report_interval",
        into(c.report_interval, [&](const Item& x) { return read_duration(r, x, kReportInterval); })},
+      {"redact", into(c.redact, [&](const Item& x) { return read_patterns(r, x); })},
       {"sinks", [&](const Item& x) { return read_sinks(r, x, c.sinks); }},
   };
   if (auto ok = read_map(r, root, fields); !ok) return std::unexpected(ok.error());
@@ -370,6 +393,8 @@ std::string default_config_yaml() {
   }
   y += yaml_line(0, "report_interval", format_duration(d.report_interval),
                  fmt::format("{}: {}", range_text(kReportInterval), kReportInterval.why));
+  y += yaml_line(0, "redact", "[]",
+                 "patterns whose matches in trace events' arguments become *****");
   y += yaml_line(0, "sinks", "[]",
                  "where flow records go: file, stdout, stream, ipfix, kafka (docs/config.md)");
   return y;

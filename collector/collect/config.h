@@ -46,6 +46,9 @@ struct Config {
   // Kernel BPF run-time statistics (kernel.bpf_stats_enabled) while running.
   bool bpf_stats = false;
   std::vector<SinkConfig> sinks;
+  // Patterns (ECMAScript regular expressions) whose matches in the arguments of trace events
+  // are replaced by "*****" before any sink sees them: secrets on command lines.
+  std::vector<std::string> redact;
   // How often each sink gets a loss report: the window its consumers check for completeness.
   std::chrono::milliseconds report_interval{10'000};
   std::string file;  // the file it came from; "" for the built-in default

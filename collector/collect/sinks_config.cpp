@@ -5,6 +5,8 @@
 #include <charconv>
 #include <optional>
 
+#include "registry/registry.h"
+
 namespace kscope::collect {
 namespace {
 
@@ -120,6 +122,25 @@ Result<std::vector<flows::FlowFilter>> read_filters(const Reader& r, const Item&
   return read_list<flows::FlowFilter>(v, [&](const Item& x) { return read_filter(r, x); });
 }
 
+// "flows" and the names of registry tools whose events a sink can take.
+Result<std::vector<std::string>> read_events(const Reader& r, const Item& v) {
+  std::vector<std::string_view> known = {"flows"};
+  for (const Tool* t : all_tools()) known.push_back(t->info().name);
+  auto names = read_list<std::string>(v, [&](const Item& e) -> Result<std::string> {
+    auto s = read_string(r, e, "flows or a tool name such as exec");
+    if (!s) return s;
+    if (std::find(known.begin(), known.end(), *s) != known.end()) return s;
+    std::string_view near = nearest(*s, known);
+    return r.error(e, near.empty() ? fmt::format("unknown event kind '{}'", *s)
+                                   : fmt::format("unknown event kind '{}'; did you mean '{}'?", *s, near),
+                   "flows, or a trace tool the collector runs: exec, exit, oomkill, tcpstates, "
+                   "tcplife, dns (docs/export.md)");
+  });
+  if (names && names->empty())
+    return r.error(v, "a sink that takes no records", "events: [flows] (the default), or name tools");
+  return names;
+}
+
 Result<SinkType> read_type(const Reader& r, const Item& v) {
   std::array<std::string_view, kTypes.size()> names;
   std::transform(kTypes.begin(), kTypes.end(), names.begin(), [](const auto& t) { return t.first; });
@@ -176,6 +197,7 @@ Result<void> read_sink(const Reader& r, const Item& v, SinkConfig& s) {
            return read_string(r, e, "a record field name such as bytes");
          });
        })},
+      {"events", into(s.events, [&](const Item& x) { return read_events(r, x); })},
       {"allow", into(s.filters.allow, [&](const Item& x) { return read_filters(r, x); })},
       {"deny", into(s.filters.deny, [&](const Item& x) { return read_filters(r, x); })},
   };
@@ -293,6 +315,10 @@ Result<void> read_sink(const Reader& r, const Item& v, SinkConfig& s) {
     return missing("brokers", "brokers: [kafka-1:9092]");
   if (s.type == SinkType::kafka && s.kafka.topic.empty())
     return missing("a topic", "topic: kscope-flows");
+  if (s.type == SinkType::ipfix && s.events != std::vector<std::string>{"flows"})
+    return r.error(v, "an ipfix sink carries flows only",
+                   "leave events out (or events: [flows]); send trace events to a file, stream "
+                   "or kafka sink");
   return {};
 }
 

@@ -63,6 +63,8 @@ struct SinkConfig {
   SinkType type = SinkType::file;
   uint32_t queue = 65536;           // records waiting for this sink, then dropped and counted
   std::vector<std::string> fields;  // the record fields kept; empty: all
+  // What the sink takes: "flows", and trace tools' events ("exec", "exit", ...).
+  std::vector<std::string> events = {"flows"};
   flows::FlowFilters filters;
   FileSinkConfig file;
   StreamSinkConfig stream;

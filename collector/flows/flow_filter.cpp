@@ -98,4 +98,16 @@ bool FlowFilters::passes(const FlowRecord& r) const {
   return std::none_of(deny.begin(), deny.end(), [&](const FlowFilter& f) { return f.matches(r); });
 }
 
+bool FlowFilters::passes_process(uint32_t pid, std::string_view comm) const {
+  auto matches = [&](const FlowFilter& f) {
+    if (!f.ips.empty() || !f.source_ips.empty() || !f.destination_ips.empty() ||
+        !f.ports.empty() || !f.protocols.empty())
+      return false;
+    if (!f.pids.empty() && !any_of(f.pids, pid)) return false;
+    return f.comms.empty() || std::find(f.comms.begin(), f.comms.end(), comm) != f.comms.end();
+  };
+  if (!allow.empty() && std::none_of(allow.begin(), allow.end(), matches)) return false;
+  return std::none_of(deny.begin(), deny.end(), matches);
+}
+
 }  // namespace kscope::flows

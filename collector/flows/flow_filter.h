@@ -42,6 +42,9 @@ struct FlowFilters {
   std::vector<FlowFilter> allow;
   std::vector<FlowFilter> deny;
   bool passes(const FlowRecord& r) const;
+  // A trace event of a process (exec...): the same semantics, where a filter that names
+  // addresses, ports or protocols matches no event.
+  bool passes_process(uint32_t pid, std::string_view comm) const;
   bool operator==(const FlowFilters&) const = default;
 };
 

@@ -19,6 +19,18 @@ void EventRecord::add(const FieldInfo& info, const Value& v) {
   entries_.push_back({std::string(info.key), info.type, std::move(owned)});
 }
 
+Value view_of(const OwnedValue& v) {
+  return std::visit(
+      [](const auto& x) -> Value {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::string>) return std::string_view(x);
+        else if constexpr (std::is_same_v<T, OwnedArgv>) return ArgvView{x.args, x.truncated};
+        else if constexpr (std::is_same_v<T, OwnedHist>) return Log2Hist{x, ""};
+        else return x;
+      },
+      v);
+}
+
 const EventRecord::Entry* EventRecord::find(std::string_view key) const {
   for (const auto& e : entries_)
     if (e.key == key) return &e;

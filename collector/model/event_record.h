@@ -38,16 +38,21 @@ class EventRecord {
   const OwnedHist& hist(std::string_view key) const;  // a log2 histogram's slots
   FieldType type(std::string_view key) const;
 
- private:
   struct Entry {
     std::string key;
     FieldType type;
     OwnedValue value;
   };
+  const std::vector<Entry>& entries() const { return entries_; }
+
+ private:
   const Entry* find(std::string_view key) const;
   const Entry& at(std::string_view key) const;
   std::vector<Entry> entries_;
 };
+
+// The value as a field getter returns it: views into the owned value, which must outlive it.
+Value view_of(const OwnedValue& v);
 
 template <class Event>
 EventRecord to_record(const Event& e, std::span<const Field<Event>> fields) {

@@ -7,6 +7,7 @@
 namespace kscope {
 
 void Output::flush() {
+  if (fd_ < 0) return;  // in memory: the caller takes the buffer
   if (closed_) {
     buf_.clear();
     return;

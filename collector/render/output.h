@@ -9,6 +9,8 @@ namespace kscope {
 class Output {
  public:
   explicit Output(int fd) : fd_(fd) {}
+  // In memory only: flush() keeps what was written for the caller to take from buffer().
+  Output() = default;
   ~Output() { flush(); }
   Output(const Output&) = delete;
   Output& operator=(const Output&) = delete;
@@ -24,7 +26,7 @@ class Output {
 
  private:
   static constexpr size_t kHighWater = 256 * 1024;
-  int fd_;
+  int fd_ = -1;
   bool closed_ = false;
   fmt::memory_buffer buf_;
 };

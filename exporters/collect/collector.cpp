@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,6 +14,7 @@
 
 #include "base/log.h"
 #include "bpf/mounts.h"
+#include "exporters/collect/event_export.h"
 #include "exporters/collect/flow_source.h"
 #include "exporters/collect/memory_use.h"
 #include "exporters/collect/self_metrics.h"
@@ -71,6 +73,7 @@ struct Collector::State {
   std::unique_ptr<Watch> flow_watch;
   std::unique_ptr<prom::HttpServer> server;
   std::unique_ptr<SinkSet> sinks;
+  std::map<std::string, std::unique_ptr<EventExport>> event_exports;  // by tool
   std::vector<std::string> skipped;
   asio::steady_timer tick;
   int stats_fd = -1;  // held while bpf_stats is on: the kernel counts run time meanwhile
@@ -284,12 +287,48 @@ struct Collector::State {
     return families;
   }
 
+  // Each event tool some sink asked for hands its records to the sinks; a tool no running
+  // source runs (or one that aggregates in the kernel and has no events) is an error.
+  void connect_event_taps(std::vector<Error>& failed) {
+    auto wanted = sinks->event_tools();
+    for (auto& r : tools) {
+      std::string name(r.source->binding().tool);
+      bool want = std::any_of(wanted.begin(), wanted.end(), [&](const auto& w) { return w.first == name; });
+      if (!want || r.source->epoll_fd() < 0) {
+        r.source->set_tap({});
+        continue;
+      }
+      auto& exp = event_exports[name];
+      if (!exp) exp = std::make_unique<EventExport>(r.source->tool(), config.redact, host_name());
+      EventExport* e = exp.get();
+      r.source->set_tap([this, e](const EventRecord& rec) { sinks->offer(e->render(rec)); });
+    }
+    for (const auto& [name, where] : wanted) {
+      bool running = std::any_of(tools.begin(), tools.end(), [&](const Running& r) {
+        return r.source->binding().tool == name && r.source->epoll_fd() >= 0;
+      });
+      if (!running)
+        failed.push_back(Error{fmt::format("{}: events: no running source has {} events", where, name),
+                               "the sources' tools: process (exec, exit, oomkill), tcp (tcpstates, "
+                               "tcplife, tcpreset, tcpretrans), dns (dns); turn that source on"});
+    }
+  }
+
+  // What was lost before the sinks: the flow engine's, and each event tool's that a sink takes.
   UpstreamLosses upstream_losses() const {
-    UpstreamLosses u{.shed_flows = self_state.shed_flows};
-    if (!flow) return u;
-    for (const auto& l : flow->losses()) {
-      if (l.point == "table_full") u.table_full_packets = l.total;
-      if (l.point == "notification_ring") u.notification_ring = l.total;
+    UpstreamLosses u;
+    if (flow) {
+      for (const auto& l : flow->losses())
+        u.push_back({fmt::format("kernel.{}", l.point), "flows", l.total});
+    }
+    u.push_back({"collector.memory_shed", "flows", self_state.shed_flows});
+    for (const auto& r : tools) {
+      if (!event_exports.contains(std::string(r.source->binding().tool))) continue;
+      auto losses = r.source->losses();
+      if (!losses) continue;
+      for (const auto& l : *losses)
+        u.push_back({fmt::format("{}.{}", r.source->binding().tool, l.point),
+                     std::string(r.source->binding().tool), l.total});
     }
     return u;
   }
@@ -353,6 +392,8 @@ Result<std::unique_ptr<Collector>> Collector::start(Config config, asio::io_cont
   // Flows first: the BPF budget leaves out the sources opened last.
   s->open_flows();
   s->open_tools();
+  s->connect_event_taps(failed);
+  if (!failed.empty()) return std::unexpected(failed.front());
   s->apply_bpf_stats();
   malloc_trim(0);  // what loading the probes freed
   s->baseline_bytes = anon_resident_bytes();
@@ -398,6 +439,8 @@ Result<void> Collector::reload(Config next) {
   // A sink that cannot open is left out, like a source, and named in skipped().
   std::vector<Error> failed;
   s.sinks->apply(s.config.sinks, failed);
+  s.event_exports.clear();  // the redaction patterns may have changed
+  s.connect_event_taps(failed);
   for (const Error& e : failed) s.skip("sink", e);
   ++s.self_state.reloads;
   return {};

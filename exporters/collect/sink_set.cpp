@@ -124,7 +124,7 @@ void SinkSet::apply(const std::vector<SinkConfig>& configs, std::vector<Error>& 
     log::info("collect: sink {} ({}) open", c.name, sink_type_name(c.type));
     running_.push_back({c, std::make_unique<sinks::SinkRunner>(
                                c.name, std::string(sink_type_name(c.type)), std::move(*sink),
-                               c.queue, c.filters)});
+                               c.queue, c.filters, c.events)});
   }
   if (!window_start_ns_) window_start_ns_ = wall_now_ns();
 }
@@ -133,19 +133,37 @@ void SinkSet::offer(const flows::FlowRecord& r) {
   for (auto& s : running_) s.runner->offer(r);
 }
 
+void SinkSet::offer(const sinks::EventItem& e) {
+  for (auto& s : running_) s.runner->offer(e);
+}
+
+std::vector<std::pair<std::string, std::string>> SinkSet::event_tools() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& s : running_)
+    for (const auto& e : s.config.events)
+      if (e != "flows" && std::none_of(out.begin(), out.end(), [&](const auto& o) { return o.first == e; }))
+        out.emplace_back(e, s.config.where);
+  return out;
+}
+
 void SinkSet::report(const UpstreamLosses& upstream, std::chrono::milliseconds interval) {
   auto now = std::chrono::steady_clock::now();
   if (now - last_report_ < interval) return;
   last_report_ = now;
-  sinks::LossReport r;
-  r.window_start_ns = window_start_ns_;
-  r.window_end_ns = wall_now_ns();
-  r.lost = {{"kernel.table_full", upstream.table_full_packets - last_.table_full_packets},
-            {"kernel.notification_ring", upstream.notification_ring - last_.notification_ring},
-            {"collector.memory_shed", upstream.shed_flows - last_.shed_flows}};
-  last_ = upstream;
-  window_start_ns_ = r.window_end_ns;
-  for (auto& s : running_) s.runner->offer(r);
+  uint64_t end = wall_now_ns();
+  for (auto& s : running_) {
+    // Each sink hears of the losses of what it takes: flows, or a tool's events.
+    sinks::LossReport r{.window_start_ns = window_start_ns_, .window_end_ns = end};
+    for (const auto& u : upstream) {
+      const auto& events = s.config.events;
+      if (std::find(events.begin(), events.end(), u.of) == events.end()) continue;
+      auto last = last_.find(u.point);
+      r.lost.emplace_back(u.point, u.total - (last == last_.end() ? 0 : last->second));
+    }
+    s.runner->offer(std::move(r));
+  }
+  for (const auto& u : upstream) last_[u.point] = u.total;
+  window_start_ns_ = end;
 }
 
 void SinkSet::stop() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,12 +15,14 @@
 
 namespace kscope::collect {
 
-// The losses upstream of the sinks, as running totals: the set reports their growth.
-struct UpstreamLosses {
-  uint64_t table_full_packets = 0;
-  uint64_t notification_ring = 0;
-  uint64_t shed_flows = 0;
+// A loss upstream of the sinks, as a running total: the set reports its growth to the sinks
+// that take what it lost (`of`: "flows", or the tool whose events it is).
+struct UpstreamLoss {
+  std::string point;  // "kernel.table_full", "exec.ring_reserve"
+  std::string of;
+  uint64_t total = 0;
 };
+using UpstreamLosses = std::vector<UpstreamLoss>;
 
 struct SinkState {
   std::string name, type;
@@ -36,6 +39,10 @@ class SinkSet {
   // error (which names where it is configured) added to `failed`; the others run.
   void apply(const std::vector<SinkConfig>& configs, std::vector<Error>& failed);
   void offer(const flows::FlowRecord& r);
+  void offer(const sinks::EventItem& e);
+  // The trace tools whose events some sink takes, each with where the first sink asking for
+  // it is configured.
+  std::vector<std::pair<std::string, std::string>> event_tools() const;
   // At the report interval (checked by the caller's tick): a loss report into every sink.
   void report(const UpstreamLosses& upstream, std::chrono::milliseconds interval);
   // Every sink writes what it holds and stops.
@@ -51,7 +58,7 @@ class SinkSet {
   };
   sinks::Context context_;
   std::vector<Running> running_;
-  UpstreamLosses last_{};
+  std::map<std::string, uint64_t> last_;  // each point's total at the last report
   uint64_t window_start_ns_ = 0;  // CLOCK_REALTIME
   std::chrono::steady_clock::time_point last_report_ = std::chrono::steady_clock::now();
 };

@@ -58,6 +58,7 @@ void ToolSource::on_record(std::span<const std::byte> record) {
     ++undecoded_;
     return;
   }
+  if (tap_) tap_(*r);
   try {
     feed_(*r);
   } catch (const std::exception& e) {

@@ -41,6 +41,9 @@ class ToolSource final : public RecordSink {
   Result<std::vector<LossPoint>> losses() const;
 
   void on_record(std::span<const std::byte> record) override;
+  // Each decoded record also goes here (the sinks that take this tool's events); empty: none.
+  void set_tap(Feed tap) { tap_ = std::move(tap); }
+  const Tool& tool() const { return *tool_; }
 
  private:
   ToolSource(const ToolBinding& b, Feed feed) : binding_(b), feed_(std::move(feed)) {}
@@ -48,6 +51,7 @@ class ToolSource final : public RecordSink {
   const Tool* tool_ = nullptr;
   std::unique_ptr<ToolArgs> args_;
   Feed feed_;
+  Feed tap_;
   std::unique_ptr<LiveProbe> probe_;
   std::optional<RingBuffer> ring_;
   std::optional<RingFill> fill_;

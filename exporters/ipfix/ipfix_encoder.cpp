@@ -369,6 +369,7 @@ std::vector<Message> Encoder::encode(std::span<const sinks::Item> batch, uint32_
       builder.add_record(static_cast<uint16_t>(kTemplateBase + variant), record);
       continue;
     }
+    if (std::holds_alternative<sinks::EventItem>(item)) continue;  // IPFIX carries flows only
     add_losses(std::get<sinks::LossReport>(item));
     auto options_record = [&](uint32_t scope, uint64_t total, uint64_t first_ms, uint64_t last_ms) {
       record.clear();

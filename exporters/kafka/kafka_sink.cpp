@@ -117,6 +117,8 @@ Result<void> KafkaSink::write(std::span<const Item> batch) {
   for (const auto& item : batch) {
     if (const auto* r = std::get_if<flows::FlowRecord>(&item))
       produce_record(*r);
+    else if (const auto* e = std::get_if<EventItem>(&item))
+      produce_event(*e);
     else
       produce_report(std::get<LossReport>(item));
   }
@@ -128,9 +130,21 @@ void KafkaSink::produce_record(const flows::FlowRecord& r) {
   line_.clear();
   append_flow_json(line_, r, o_.context, o_.fields);
   auto key = fmt::format_int(flows::pair_id(r.key));
+  produce(std::string_view(line_.data(), line_.size() - 1), std::string_view(key.data(), key.size()));
+}
+
+// An event keyed by its process: one process's events stay in order in one partition.
+void KafkaSink::produce_event(const EventItem& e) {
+  auto key = fmt::format_int(e.pid);
+  produce(std::string_view(e.json).substr(0, e.json.size() - 1),
+          std::string_view(key.data(), key.size()));
+}
+
+void KafkaSink::produce(std::string_view value, std::string_view key) {
   // The line without its newline: a Kafka message is one record already.
-  if (rd_kafka_produce(topic_.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, line_.data(),
-                       line_.size() - 1, key.data(), key.size(), nullptr) == 0)
+  if (rd_kafka_produce(topic_.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                       const_cast<char*>(value.data()), value.size(), key.data(), key.size(),
+                       nullptr) == 0)
     return;
   rd_kafka_resp_err_t err = rd_kafka_last_error();
   if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {

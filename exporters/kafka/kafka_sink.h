@@ -71,6 +71,8 @@ class KafkaSink final : public Sink {
   explicit KafkaSink(KafkaOptions o) : o_(std::move(o)) {}
   Result<void> start();
   void produce_record(const flows::FlowRecord& r);
+  void produce_event(const EventItem& e);
+  void produce(std::string_view value, std::string_view key);
   void produce_report(const LossReport& r);
   int32_t refresh_partitions();
   // librdkafka's callbacks; the conf's opaque is the sink.

@@ -279,6 +279,8 @@ void append_item_json(fmt::memory_buffer& out, const Item& item, const Context& 
                       std::string_view sink, const FieldMask& mask) {
   if (const auto* r = std::get_if<flows::FlowRecord>(&item))
     append_flow_json(out, *r, ctx, mask);
+  else if (const auto* e = std::get_if<EventItem>(&item))
+    out.append(e->json);
   else
     append_loss_json(out, std::get<LossReport>(item), sink);
 }

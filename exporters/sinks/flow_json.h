@@ -18,6 +18,7 @@ namespace kscope::sinks {
 
 inline constexpr std::string_view kFlowSchema = "kscope.flow.v1";
 inline constexpr std::string_view kLossSchema = "kscope.loss.v1";
+inline constexpr std::string_view kEventSchema = "kscope.event.v1";  // trace events (EventItem)
 
 // Which top-level fields a record keeps (a field mask); empty keeps them all.
 class FieldMask {

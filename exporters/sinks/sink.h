@@ -29,7 +29,7 @@ namespace kscope::sinks {
 struct LossReport {
   uint64_t window_start_ns = 0;  // CLOCK_REALTIME: the window is [start, end)
   uint64_t window_end_ns = 0;
-  uint64_t records = 0;          // flow records this sink was handed in the window
+  uint64_t records = 0;          // flow records and events this sink wrote in the window
   std::vector<std::pair<std::string, uint64_t>> lost;  // loss point, count in the window
   bool complete() const {
     for (const auto& [point, n] : lost)
@@ -38,7 +38,19 @@ struct LossReport {
   }
 };
 
-using Item = std::variant<flows::FlowRecord, LossReport>;
+// A trace event a sink asked for (sinks[].events: exec, exit...): rendered once by the
+// collector, as `kscope trace TOOL -o json` writes it with schema and node_name in front.
+struct EventItem {
+  std::string tool;  // "exec"
+  uint32_t pid = 0;  // the process, for filters and Kafka keys (0: none)
+  std::string comm;
+  std::string json;  // one line, newline included
+};
+
+using Item = std::variant<flows::FlowRecord, LossReport, EventItem>;
+
+// Records a consumer counts: flow records and events, not loss reports.
+inline bool is_record(const Item& item) { return !std::holds_alternative<LossReport>(item); }
 
 // What every record of this collector shares.
 struct Context {

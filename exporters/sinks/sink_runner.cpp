@@ -1,5 +1,7 @@
 #include "exporters/sinks/sink_runner.h"
 
+#include <algorithm>
+
 #include "base/log.h"
 
 namespace kscope::sinks {
@@ -12,9 +14,10 @@ constexpr size_t kBatch = 4096;
 }  // namespace
 
 SinkRunner::SinkRunner(std::string name, std::string kind, std::unique_ptr<Sink> sink,
-                       size_t queue, flows::FlowFilters filters)
+                       size_t queue, flows::FlowFilters filters, std::vector<std::string> events)
     : name_(std::move(name)), kind_(std::move(kind)), sink_(std::move(sink)), capacity_(queue),
-      filters_(std::move(filters)) {
+      filters_(std::move(filters)), events_(std::move(events)),
+      takes_flows_(std::find(events_.begin(), events_.end(), "flows") != events_.end()) {
   totals_.lost["sink.queue"] = 0;
   totals_.lost["sink.write"] = 0;
   thread_ = std::thread([this] { run(); });
@@ -23,16 +26,25 @@ SinkRunner::SinkRunner(std::string name, std::string kind, std::unique_ptr<Sink>
 SinkRunner::~SinkRunner() { stop(std::chrono::seconds(2)); }
 
 void SinkRunner::offer(const flows::FlowRecord& r) {
-  if (!filters_.passes(r)) return;
+  if (takes_flows_ && filters_.passes(r)) enqueue(r);
+}
+
+void SinkRunner::offer(const EventItem& e) {
+  if (std::find(events_.begin(), events_.end(), e.tool) != events_.end() &&
+      filters_.passes_process(e.pid, e.comm))
+    enqueue(e);
+}
+
+void SinkRunner::enqueue(Item item) {
   std::lock_guard lock(mu_);
   if (stopping_) return;
-  if (queued_flows_ >= capacity_) {
+  if (queued_ >= capacity_) {
     ++dropped_;
     ++totals_.lost["sink.queue"];
     return;
   }
-  queue_.emplace_back(r);
-  ++queued_flows_;
+  queue_.push_back(std::move(item));
+  ++queued_;
   if (queue_.size() == 1) wake_.notify_one();
 }
 
@@ -49,7 +61,7 @@ void SinkRunner::offer(LossReport r) {
 size_t SinkRunner::prepare(std::vector<Item>& batch) {
   size_t tail = 0;
   for (auto& item : batch) {
-    if (std::holds_alternative<flows::FlowRecord>(item)) {
+    if (is_record(item)) {
       ++written_since_report_;
       ++tail;
       continue;
@@ -88,18 +100,18 @@ void SinkRunner::run() {
       }
       if (stopping_ && std::chrono::steady_clock::now() > deadline_) {
         // Out of time at shutdown: what is left is lost, and counted.
-        totals_.lost["sink.queue"] += queued_flows_;
+        totals_.lost["sink.queue"] += queued_;
         queue_.clear();
-        queued_flows_ = 0;
+        queued_ = 0;
         break;
       }
       size_t n = std::min(kBatch, queue_.size());
       batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
       queue_.erase(queue_.begin(), queue_.begin() + n);
-      for (const auto& item : batch) queued_flows_ -= std::holds_alternative<flows::FlowRecord>(item);
+      for (const auto& item : batch) queued_ -= is_record(item);
     }
     size_t flows = 0;
-    for (const auto& item : batch) flows += std::holds_alternative<flows::FlowRecord>(item);
+    for (const auto& item : batch) flows += is_record(item);
     size_t tail = prepare(batch);
     auto w = sink_->write(batch);
     {
@@ -131,7 +143,7 @@ void SinkRunner::stop(std::chrono::milliseconds limit) {
 SinkRunner::Totals SinkRunner::totals() const {
   std::lock_guard lock(mu_);
   Totals t = totals_;
-  t.queued = queued_flows_;
+  t.queued = queued_;
   return t;
 }
 

@@ -21,10 +21,10 @@ namespace kscope::sinks {
 
 class SinkRunner {
  public:
-  // `queue`: records waiting at most (loss reports are never dropped); `filters` pick the
-  // flow records this sink gets.
+  // `queue`: records waiting at most (loss reports are never dropped); `events`: what the
+  // sink takes, "flows" and the names of trace tools (exec...); `filters` pick among them.
   SinkRunner(std::string name, std::string kind, std::unique_ptr<Sink> sink, size_t queue,
-             flows::FlowFilters filters);
+             flows::FlowFilters filters, std::vector<std::string> events = {"flows"});
   ~SinkRunner();
   SinkRunner(const SinkRunner&) = delete;
   SinkRunner& operator=(const SinkRunner&) = delete;
@@ -32,6 +32,7 @@ class SinkRunner {
   // From the collector's loop: the record goes in when it passes the filters and there is
   // room; never blocks on the destination.
   void offer(const flows::FlowRecord& r);
+  void offer(const EventItem& e);
   void offer(LossReport r);
   // Writes what is queued (waiting at most `limit` for the destination), flushes, and ends
   // the thread. Idempotent.
@@ -49,16 +50,19 @@ class SinkRunner {
  private:
   void run();
   size_t prepare(std::vector<Item>& batch);
+  void enqueue(Item item);
 
   std::string name_, kind_;
   std::unique_ptr<Sink> sink_;
   size_t capacity_;
   flows::FlowFilters filters_;
+  std::vector<std::string> events_;
+  bool takes_flows_;
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::deque<Item> queue_;   // guarded by mu_; a deque, so that a long queue never moves whole
-  size_t queued_flows_ = 0;  // flow records in queue_
+  size_t queued_ = 0;  // flow records in queue_
   uint64_t dropped_ = 0;     // since the last report, guarded by mu_
   bool stopping_ = false;
   std::chrono::steady_clock::time_point deadline_{};  // of a stop: write no later than this

@@ -126,6 +126,24 @@ std::string endpoint(const std::string& addr, const std::string& port) {
                                              : fmt::format("{}:{}", addr, port);
 }
 
+// A trace event on one line: "TIME: exec bash[4242] bash -c :" (its arguments when it has
+// them, else its other fields as key=value).
+std::string event_text(const YAML::Node& r) {
+  std::string out = fmt::format("{}: {} {}[{}]", local_time(text_of(r, "time")), text_of(r, "type"),
+                                text_of(r, "comm"), text_of(r, "pid"));
+  if (const YAML::Node args = r["args"]; args && args.IsSequence()) {
+    for (const auto& a : args) out += " " + (a.IsScalar() ? a.Scalar() : std::string("?"));
+    return out + "\n";
+  }
+  static constexpr std::string_view kShown[] = {"schema", "node_name", "type", "time", "comm", "pid"};
+  for (auto it = r.begin(); it != r.end(); ++it) {
+    std::string key = it->first.Scalar();
+    if (std::find(std::begin(kShown), std::end(kShown), key) != std::end(kShown)) continue;
+    if (it->second.IsScalar()) out += fmt::format(" {}={}", key, it->second.Scalar());
+  }
+  return out + "\n";
+}
+
 struct Row {
   std::string time, source, destination, protocol, flags, bytes, packets, process;
 };
@@ -371,6 +389,7 @@ Result<Shown> LineFormatter::format(std::string_view line) {
   if (schema == kLostSchema)
     return Shown{{}, fmt::format("LOST {} records (client queue)\n", text_of(r, "lost"))};
   if (schema == sinks::kLossSchema) return Shown{{}, loss_text(r)};
+  if (schema == sinks::kEventSchema) return Shown{event_text(r), {}};
   if (schema != sinks::kFlowSchema) return Shown{};  // a kind of line newer than this client
   Row row = flow_row(r);
   if (format_ == OutputFormat::compact) return Shown{compact(row), {}};

@@ -490,14 +490,18 @@ Result<void> StreamSink::write(std::span<const sinks::Item> batch) {
     std::lock_guard lock(s.hub.mu);
     for (size_t i = 0; i < batch.size(); ++i) {
       const auto* r = std::get_if<flows::FlowRecord>(&batch[i]);
+      const auto* e = std::get_if<sinks::EventItem>(&batch[i]);
       if (r) {
         s.hub.ring.push_back(
             {*r, s.options.context.wall_ns(r->last_ns ? r->last_ns : r->first_ns), lines[i]});
         if (s.hub.ring.size() > s.options.ring_records) s.hub.ring.pop_front();
       }
-      // Loss reports go to every client: they describe the whole stream.
-      for (const auto& c : s.hub.following)
-        if ((!r || passes(c->filters(), *r)) && c->offer(lines[i])) wake.push_back(c);
+      // Loss reports go to every client: they describe the whole stream. Events go live only
+      // (the ring replays flows), to clients whose filters a process can pass.
+      for (const auto& c : s.hub.following) {
+        bool pass = r ? passes(c->filters(), *r) : e ? c->filters().passes_process(e->pid, e->comm) : true;
+        if (pass && c->offer(lines[i])) wake.push_back(c);
+      }
     }
   }
   for (auto& c : wake) asio::post(s.io, [c = std::move(c)] { c->pump(); });

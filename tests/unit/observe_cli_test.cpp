@@ -143,6 +143,20 @@ TEST_F(StreamObserve, CompactIsOneLineAFlow) {
             "packets\n");
 }
 
+TEST_F(StreamObserve, EventsAreOneLineEach) {
+  LineFormatter f(OutputFormat::compact);
+  auto exec = f.format(
+      R"({"schema":"kscope.event.v1","node_name":"n","type":"exec","time":"2026-01-01T00:00:01.250000000Z",)"
+      R"("comm":"bash","pid":4242,"ret":0,"args":["bash","-c",":"]})");
+  ASSERT_TRUE(exec.has_value()) << exec.error().message;
+  EXPECT_EQ(exec->out, "Jan  1 00:00:01.250: exec bash[4242] bash -c :\n");
+  auto exit = f.format(
+      R"({"schema":"kscope.event.v1","node_name":"n","type":"exit","time":"2026-01-01T00:00:02.000000000Z",)"
+      R"("comm":"bash","pid":4242,"exit_code":3,"signal":0})");
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->out, "Jan  1 00:00:02.000: exit bash[4242] exit_code=3 signal=0\n");
+}
+
 TEST_F(StreamObserve, TableHasAHeaderAndAlignedColumns) {
   LineFormatter f(OutputFormat::table);
   auto first = f.format(line_of(curl_flow()));

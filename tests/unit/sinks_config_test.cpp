@@ -14,6 +14,7 @@ using namespace std::chrono_literals;
 
 TEST(SinksConfig, EveryTypeAndKey) {
   auto c = parse_config(R"(report_interval: 5s
+redact: ['password=(\S+)']
 sinks:
   - name: flowlog
     type: file
@@ -24,6 +25,7 @@ sinks:
     compress: true
     queue: 1000
     fields: [time, IP, l4, bytes]
+    events: [flows, exec]
     allow: [{ip: 10.0.0.0/8, port: [53, 853]}, {comm: [nginx]}]
     deny: [{protocol: [icmp, 58], pid: 1}, {from_ip: [fd00::/8], to_ip: 192.0.2.1}]
   - {name: out, type: stdout}
@@ -56,6 +58,7 @@ sinks:
                         "c.yaml");
   ASSERT_TRUE(c.has_value()) << c.error().message << " / " << c.error().hint;
   EXPECT_EQ(c->report_interval, 5s);
+  EXPECT_EQ(c->redact, (std::vector<std::string>{"password=(\\S+)"}));
   ASSERT_EQ(c->sinks.size(), 5u);
   const SinkConfig& f = c->sinks[0];
   EXPECT_EQ(f.name, "flowlog");
@@ -67,6 +70,8 @@ sinks:
   EXPECT_TRUE(f.file.compress);
   EXPECT_EQ(f.queue, 1000u);
   EXPECT_EQ(f.fields, (std::vector<std::string>{"time", "IP", "l4", "bytes"}));
+  EXPECT_EQ(f.events, (std::vector<std::string>{"flows", "exec"}));
+  EXPECT_EQ(c->sinks[1].events, (std::vector<std::string>{"flows"}));
   ASSERT_EQ(f.filters.allow.size(), 2u);
   ASSERT_EQ(f.filters.allow[0].ips.size(), 1u);
   EXPECT_EQ(f.filters.allow[0].ips[0].prefix, 8u);
@@ -77,7 +82,7 @@ sinks:
   EXPECT_EQ(f.filters.deny[0].pids, (std::vector<uint32_t>{1}));
   EXPECT_EQ(f.filters.deny[1].source_ips[0].prefix, 8u);
   EXPECT_EQ(f.filters.deny[1].destination_ips[0].prefix, 32u);
-  EXPECT_EQ(f.where, "c.yaml:3:5: sinks[0]");
+  EXPECT_EQ(f.where, "c.yaml:4:5: sinks[0]");
   EXPECT_EQ(c->sinks[1].type, SinkType::stdout_);
   EXPECT_EQ(c->sinks[1].queue, 65536u);
   const SinkConfig& s = c->sinks[2];
@@ -200,6 +205,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadSinks{"sinks:\n  - {name: a, type: stream, listen: \"\"}\n",
                  "c.yaml:2:5: sinks[0]: a stream sink needs listen or unix",
                  "listen: 127.0.0.1:9438 or unix: /run/kscope/observe.sock"},
+        BadSinks{"sinks:\n  - {name: a, type: stdout, events: [flows, exce]}\n",
+                 "c.yaml:2:45: sinks[0].events[1]: unknown event kind 'exce'; did you mean 'exec'?", ""},
+        BadSinks{"sinks:\n  - {name: a, type: stdout, events: []}\n",
+                 "c.yaml:2:37: sinks[0].events: a sink that takes no records",
+                 "events: [flows] (the default), or name tools"},
+        BadSinks{"sinks:\n  - {name: a, type: ipfix, address: 127.0.0.1:1, events: [exec]}\n",
+                 "c.yaml:2:5: sinks[0]: an ipfix sink carries flows only", ""},
+        BadSinks{"redact: ['(unclosed']\n",
+                 "c.yaml:1:10: redact[0]: not a regular expression: Mismatched '(' and ')' in regular expression",
+                 "ECMAScript syntax, as in JavaScript; quote it in single quotes"},
+        BadSinks{"redact: password\n", "c.yaml:1:9: redact: expected a list of patterns, got 'password'",
+                 ""},
         BadSinks{"report_interval: 10\n",
                  "c.yaml:1:18: report_interval: expected a duration such as 30s or 10m, got '10'",
                  "add a unit: ms, s, m, h or d"}),

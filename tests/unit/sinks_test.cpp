@@ -290,5 +290,25 @@ TEST(SinksRunner, FiltersPickRecords) {
   EXPECT_EQ(runner.totals().records, 2u);
 }
 
+TEST(SinksRunner, EventsByToolAndProcessFilters) {
+  auto owned = std::make_unique<GatedSink>();
+  GatedSink& sink = *owned;
+  sink.open = true;
+  flows::FlowFilters filters;
+  filters.deny.push_back(flows::FlowFilter{.comms = {"sshd"}});
+  filters.deny.push_back(flows::FlowFilter{.ports = {22}});  // names a port: matches no event
+  SinkRunner runner("g", "test", std::move(owned), 100, filters, {"exec"});
+  runner.offer(tcp_record());  // flows are not among its events
+  runner.offer(EventItem{.tool = "exec", .pid = 7, .comm = "curl", .json = "{}\n"});
+  runner.offer(EventItem{.tool = "exec", .pid = 8, .comm = "sshd", .json = "{}\n"});
+  runner.offer(EventItem{.tool = "exit", .pid = 9, .comm = "curl", .json = "{}\n"});
+  runner.offer(LossReport{});
+  runner.stop(std::chrono::seconds(10));
+  ASSERT_EQ(sink.got.size(), 2u);
+  EXPECT_EQ(std::get<EventItem>(sink.got[0]).pid, 7u);
+  EXPECT_EQ(std::get<LossReport>(sink.got[1]).records, 1u);
+  EXPECT_EQ(line_of(sink.got[0]), "{}\n");  // an event is written as the collector rendered it
+}
+
 }  // namespace
 }  // namespace kscope::sinks
