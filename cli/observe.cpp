@@ -139,7 +139,8 @@ void add_observe(CLI::App& app, Command& run) {
       {"port", "Flows from or to this TCP/UDP port"},
       {"protocol", "Flows of this protocol: tcp, udp, icmp, icmpv6 or a number"},
       {"pid", "Flows whose socket this process owns"},
-      {"comm", "Flows whose socket a process of this command name owns"},
+      {"comm", "Flows whose socket a process of this command name owns (and its events)"},
+      {"drop-reason", "Drop events (a stream with events: [drops]) of this kernel reason, e.g. NO_SOCKET"},
   };
   for (const auto& [name, help] : kFilters) {
     cmd->add_option_function<std::string>(

@@ -103,15 +103,20 @@ Result<flows::FlowFilter> read_filter(const Reader& r, const Item& v) {
       {"protocol", into(f.protocols, [&](const Item& x) { return read_list<uint8_t>(x, protocol); })},
       {"pid", pids},
       {"comm", into(f.comms, [&](const Item& x) { return read_list<std::string>(x, comm); })},
+      {"drop_reason", into(f.drop_reasons, [&](const Item& x) {
+         return read_list<std::string>(x, [&](const Item& e) {
+           return read_string(r, e, "a drop reason such as NO_SOCKET");
+         });
+       })},
   };
   if (!v.node.IsMap())
     return r.error(v, fmt::format("expected a filter such as {{port: [53], protocol: udp}}, got {}",
                                   describe(v.node)),
-                   "a filter's keys are ip, from_ip, to_ip, port, protocol, pid and comm");
+                   "a filter's keys are ip, from_ip, to_ip, port, protocol, pid, comm and drop_reason");
   if (auto ok = read_map(r, v, fields); !ok) return std::unexpected(ok.error());
   if (f.empty())
     return r.error(v, "an empty filter matches every record",
-                   "give it at least one of ip, from_ip, to_ip, port, protocol, pid, comm");
+                   "give it at least one of ip, from_ip, to_ip, port, protocol, pid, comm, drop_reason");
   return f;
 }
 
@@ -133,8 +138,8 @@ Result<std::vector<std::string>> read_events(const Reader& r, const Item& v) {
     std::string_view near = nearest(*s, known);
     return r.error(e, near.empty() ? fmt::format("unknown event kind '{}'", *s)
                                    : fmt::format("unknown event kind '{}'; did you mean '{}'?", *s, near),
-                   "flows, or a trace tool the collector runs: exec, exit, oomkill, tcpstates, "
-                   "tcplife, dns (docs/export.md)");
+                   "flows, or a `kscope trace` event tool: exec, exit, oomkill, drops, tcpstates, "
+                   "tcplife, dns... (docs/export.md)");
   });
   if (names && names->empty())
     return r.error(v, "a sink that takes no records", "events: [flows] (the default), or name tools");

@@ -70,6 +70,7 @@ Result<Cidr> parse_cidr(std::string_view text) {
 }
 
 bool FlowFilter::matches(const FlowRecord& r) const {
+  if (!drop_reasons.empty()) return false;  // drop reasons are for drop events
   IpAddr s = addr(r.key.saddr, r.key.family), d = addr(r.key.daddr, r.key.family);
   if (!ips.empty() && !any_contains(ips, s) && !any_contains(ips, d)) return false;
   if (!source_ips.empty() && !any_contains(source_ips, s)) return false;
@@ -98,10 +99,13 @@ bool FlowFilters::passes(const FlowRecord& r) const {
   return std::none_of(deny.begin(), deny.end(), [&](const FlowFilter& f) { return f.matches(r); });
 }
 
-bool FlowFilters::passes_process(uint32_t pid, std::string_view comm) const {
+bool FlowFilters::passes_event(uint32_t pid, std::string_view comm, std::string_view reason) const {
   auto matches = [&](const FlowFilter& f) {
     if (!f.ips.empty() || !f.source_ips.empty() || !f.destination_ips.empty() ||
         !f.ports.empty() || !f.protocols.empty())
+      return false;
+    if (!f.drop_reasons.empty() &&
+        std::find(f.drop_reasons.begin(), f.drop_reasons.end(), reason) == f.drop_reasons.end())
       return false;
     if (!f.pids.empty() && !any_of(f.pids, pid)) return false;
     return f.comms.empty() || std::find(f.comms.begin(), f.comms.end(), comm) != f.comms.end();

@@ -30,9 +30,10 @@ struct FlowFilter {
   std::vector<uint8_t> protocols;
   std::vector<uint32_t> pids;         // the owner's process id
   std::vector<std::string> comms;
+  std::vector<std::string> drop_reasons;  // of drop events (the drops tool): matches no flow
   bool empty() const {
     return ips.empty() && source_ips.empty() && destination_ips.empty() && ports.empty() &&
-           protocols.empty() && pids.empty() && comms.empty();
+           protocols.empty() && pids.empty() && comms.empty() && drop_reasons.empty();
   }
   bool matches(const FlowRecord& r) const;
   bool operator==(const FlowFilter&) const = default;
@@ -42,9 +43,10 @@ struct FlowFilters {
   std::vector<FlowFilter> allow;
   std::vector<FlowFilter> deny;
   bool passes(const FlowRecord& r) const;
-  // A trace event of a process (exec...): the same semantics, where a filter that names
-  // addresses, ports or protocols matches no event.
-  bool passes_process(uint32_t pid, std::string_view comm) const;
+  // A trace event of a process (exec, drops...): the same semantics, where a filter that names
+  // addresses, ports or protocols matches no event, and one that names drop reasons only a
+  // drop event of one of them (`reason`: "" for events of other tools).
+  bool passes_event(uint32_t pid, std::string_view comm, std::string_view reason) const;
   bool operator==(const FlowFilters&) const = default;
 };
 

@@ -287,14 +287,41 @@ struct Collector::State {
     return families;
   }
 
-  // Each event tool some sink asked for hands its records to the sinks; a tool no running
-  // source runs (or one that aggregates in the kernel and has no events) is an error.
+  // Each event tool some sink asked for hands its records to the sinks. A tool no source
+  // runs is opened for the sinks alone (no metrics); one that aggregates in the kernel has no
+  // events: an error.
   void connect_event_taps(std::vector<Error>& failed) {
     auto wanted = sinks->event_tools();
+    auto wants = [&](std::string_view name) {
+      return std::any_of(wanted.begin(), wanted.end(), [&](const auto& w) { return w.first == name; });
+    };
+    std::erase_if(tools, [&](const Running& r) {
+      return r.source->binding().source == kSinkSource && !wants(r.source->binding().tool);
+    });
+    for (const auto& [name, where] : wanted) {
+      bool running = std::any_of(tools.begin(), tools.end(), [&](const Running& r) {
+        return r.source->binding().tool == name && r.source->epoll_fd() >= 0;
+      });
+      if (running) continue;
+      const ToolBinding* b = event_binding(name);
+      if (!b) {
+        failed.push_back(Error{fmt::format("{}: events: {} aggregates in the kernel: it has no events", where, name),
+                               "name event tools: exec, exit, oomkill, drops, tcpstates, tcplife, dns..."});
+        continue;
+      }
+      auto s = ToolSource::open(*b, Feed{});
+      if (!s) {
+        failed.push_back(Error{fmt::format("{}: events: {}: {}", where, name, s.error().message), s.error().hint});
+        continue;
+      }
+      log::info("collect: {} attached for the sinks via {}", name, (*s)->probe().hook().name);
+      tools.push_back({std::move(*s), nullptr});
+      ToolSource* src = tools.back().source.get();
+      watch(src->epoll_fd(), tools.back().watch, [this, src] { drain(*src); });
+    }
     for (auto& r : tools) {
       std::string name(r.source->binding().tool);
-      bool want = std::any_of(wanted.begin(), wanted.end(), [&](const auto& w) { return w.first == name; });
-      if (!want || r.source->epoll_fd() < 0) {
+      if (!wants(name) || r.source->epoll_fd() < 0) {
         r.source->set_tap({});
         continue;
       }
@@ -302,15 +329,6 @@ struct Collector::State {
       if (!exp) exp = std::make_unique<EventExport>(r.source->tool(), config.redact, host_name());
       EventExport* e = exp.get();
       r.source->set_tap([this, e](const EventRecord& rec) { sinks->offer(e->render(rec)); });
-    }
-    for (const auto& [name, where] : wanted) {
-      bool running = std::any_of(tools.begin(), tools.end(), [&](const Running& r) {
-        return r.source->binding().tool == name && r.source->epoll_fd() >= 0;
-      });
-      if (!running)
-        failed.push_back(Error{fmt::format("{}: events: no running source has {} events", where, name),
-                               "the sources' tools: process (exec, exit, oomkill), tcp (tcpstates, "
-                               "tcplife, tcpreset, tcpretrans), dns (dns); turn that source on"});
     }
   }
 

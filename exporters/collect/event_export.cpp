@@ -62,6 +62,8 @@ sinks::EventItem EventExport::render(const EventRecord& r) {
       else if (const auto* n = std::get_if<int64_t>(&entry.value)) e.pid = static_cast<uint32_t>(*n);
     } else if (entry.key == "comm") {
       if (const auto* c = std::get_if<std::string>(&entry.value)) e.comm = *c;
+    } else if (entry.key == "reason" && tool_ == "drops") {
+      if (const auto* c = std::get_if<std::string>(&entry.value)) e.reason = *c;
     }
   }
   encoder_->end_row();

@@ -3,6 +3,8 @@
 #include <array>
 #include <vector>
 
+#include "registry/registry.h"
+
 namespace kscope::collect {
 namespace {
 
@@ -224,6 +226,18 @@ const ToolBinding kBindings[] = {
 
 std::span<const ToolBinding> tool_bindings() { return kBindings; }
 
+const ToolBinding* event_binding(std::string_view tool) {
+  static const std::vector<ToolBinding> bindings = [] {
+    std::vector<ToolBinding> out;
+    for (const Tool* t : all_tools())
+      if (!t->aggregates()) out.push_back({kSinkSource, t->info().name, no_flags, nullptr});
+    return out;
+  }();
+  for (const auto& b : bindings)
+    if (b.tool == tool) return &b;
+  return nullptr;
+}
+
 bool source_enabled(const Config& c, std::string_view source) {
   if (source == "process") return c.process;
   if (source == "tcp") return c.tcp;
@@ -232,7 +246,7 @@ bool source_enabled(const Config& c, std::string_view source) {
   if (source == "runqlat") return c.runqlat;
   if (source == "biolatency") return c.biolatency;
   if (source == "syscalls") return c.syscalls;
-  return false;
+  return source == kSinkSource;  // while a sink wants it: the collector checks that
 }
 
 }  // namespace kscope::collect

@@ -28,6 +28,11 @@ struct ToolBinding {
 
 std::span<const ToolBinding> tool_bindings();
 
+// The source of a tool run only because a sink takes its events (sinks[].events): no metrics.
+inline constexpr std::string_view kSinkSource = "sinks";
+// That binding for an event tool of the registry; nullptr for an unknown or aggregating tool.
+const ToolBinding* event_binding(std::string_view tool);
+
 // Whether a source of the configuration is on.
 bool source_enabled(const Config& c, std::string_view source);
 

@@ -59,6 +59,7 @@ void ToolSource::on_record(std::span<const std::byte> record) {
     return;
   }
   if (tap_) tap_(*r);
+  if (!feed_) return;  // a tool only the sinks asked for: no metrics
   try {
     feed_(*r);
   } catch (const std::exception& e) {

@@ -44,7 +44,8 @@ struct EventItem {
   std::string tool;  // "exec"
   uint32_t pid = 0;  // the process, for filters and Kafka keys (0: none)
   std::string comm;
-  std::string json;  // one line, newline included
+  std::string reason;  // a drop event's reason (NO_SOCKET...), for filters; "" for others
+  std::string json;    // one line, newline included
 };
 
 using Item = std::variant<flows::FlowRecord, LossReport, EventItem>;

@@ -31,7 +31,7 @@ void SinkRunner::offer(const flows::FlowRecord& r) {
 
 void SinkRunner::offer(const EventItem& e) {
   if (std::find(events_.begin(), events_.end(), e.tool) != events_.end() &&
-      filters_.passes_process(e.pid, e.comm))
+      filters_.passes_event(e.pid, e.comm, e.reason))
     enqueue(e);
 }
 

@@ -76,6 +76,18 @@ Result<void> add_flag(flows::FlowFilter& f, const FilterFlag& flag) {
     f.comms.push_back(v);
     return {};
   }
+  if (flag.name == "drop-reason") {
+    // The kernel's names (enum skb_drop_reason without SKB_DROP_REASON_): upper case.
+    bool name = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+      return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    });
+    if (!name)
+      return fail(fmt::format("{} is not a drop reason", as_given),
+                  "the kernel's names, as `kscope trace drops` shows them: NO_SOCKET, "
+                  "TCP_CSUM, NETFILTER_DROP...");
+    f.drop_reasons.push_back(v);
+    return {};
+  }
   return fail(fmt::format("--{} is not a filter flag", flag.name));
 }
 

@@ -53,6 +53,11 @@ void write_filter(JsonWriter& w, const flows::FlowFilter& f) {
     for (const auto& c : f.comms) w.value(std::string_view(c));
     w.end_array();
   }
+  if (!f.drop_reasons.empty()) {
+    w.key("drop_reason").begin_array();
+    for (const auto& c : f.drop_reasons) w.value(std::string_view(c));
+    w.end_array();
+  }
   w.end_object();
 }
 
@@ -135,9 +140,14 @@ Result<flows::FlowFilter> parse_filter(const YAML::Node& n, const std::string& w
         f.comms.push_back(v.Scalar());
         return {};
       });
+    } else if (key == "drop_reason") {
+      r = each_value(value, at, [&](const YAML::Node& v, const std::string&) -> Result<void> {
+        f.drop_reasons.push_back(v.Scalar());
+        return {};
+      });
     } else {
       return fail(fmt::format("request: unknown filter field '{}'", at),
-                  "a filter has ip, from_ip, to_ip, port, protocol, pid and comm");
+                  "a filter has ip, from_ip, to_ip, port, protocol, pid, comm and drop_reason");
     }
     if (!r) return std::unexpected(r.error());
   }

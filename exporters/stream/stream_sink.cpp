@@ -499,7 +499,7 @@ Result<void> StreamSink::write(std::span<const sinks::Item> batch) {
       // Loss reports go to every client: they describe the whole stream. Events go live only
       // (the ring replays flows), to clients whose filters a process can pass.
       for (const auto& c : s.hub.following) {
-        bool pass = r ? passes(c->filters(), *r) : e ? c->filters().passes_process(e->pid, e->comm) : true;
+        bool pass = r ? passes(c->filters(), *r) : e ? c->filters().passes_event(e->pid, e->comm, e->reason) : true;
         if (pass && c->offer(lines[i])) wake.push_back(c);
       }
     }

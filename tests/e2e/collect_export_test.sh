@@ -84,6 +84,7 @@ sinks:
     type: stream
     listen: 127.0.0.1:$stream_port
     unix: $tmp/observe.sock
+    events: [flows, drops]
 EOF
 "$kscope" collect -c "$tmp/collect.yaml" 2>"$tmp/err" &
 kpid=$!
@@ -145,6 +146,28 @@ diff <(sort "$tmp/udp.full") <(grep kscope.flow.v1 "$tmp/observe.json" | sort) >
 line=$(cat "$tmp/observe.txt")
 [[ ${line#*: } == "10.235.0.1:9301 -> 10.235.0.2:9300 UDP 2527 bytes 7 packets fk_client[$client]" ]] ||
   fail "kscope observe -o compact: $line"
+
+# Drop events, live: a follower asking for NO_SOCKET drops sees the 5 datagrams b's kernel
+# dropped at a port where nothing listens (the drops tool, attached for the sinks alone).
+"$kscope" observe --server 127.0.0.1:$stream_port -f --drop-reason NO_SOCKET -o json \
+  >"$tmp/drops.json" 2>"$tmp/drops.err" &
+opid=$!
+for _ in $(seq 1 50); do [[ -e $tmp/drops.json ]] && sleep 0.3 && break; sleep 0.1; done
+/usr/bin/ip netns exec "$a" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.235.0.1", 9501))
+for _ in range(5): s.sendto(b"x" * 10, ("10.235.0.2", 9500))' || fail "could not send the datagrams"
+for _ in $(seq 1 50); do [[ $(grep -c '"dport":9500' "$tmp/drops.json") -ge 5 ]] && break; sleep 0.1; done
+kill -INT "$opid"
+wait "$opid" || fail "kscope observe -f exited $? on SIGINT: $(cat "$tmp/drops.err")"
+python3 - "$tmp/drops.json" <<'PY' || fail "kscope observe --drop-reason: $(cat "$tmp/drops.json")"
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1]) if '"kscope.event.v1"' in l]
+assert all(e["type"] == "drops" and e["reason"] == "NO_SOCKET" for e in events), events
+ours = [e for e in events if (e["saddr"], e["sport"], e["daddr"], e["dport"]) == ("10.235.0.1", 9501, "10.235.0.2", 9500)]
+assert len(ours) == 5, ours
+PY
 
 kill -TERM "$kpid"
 wait "$kpid" || fail "kscope collect exited $? on SIGTERM"

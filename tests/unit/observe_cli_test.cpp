@@ -109,6 +109,15 @@ TEST_F(StreamObserve, BadFilterValuesNameTheFlag) {
             "--from-ip: '10.0.0.300' is not an IP address or CIDR");
   EXPECT_EQ(error({"comm", "a-command-name-too-long"}),
             "--comm 'a-command-name-too-long' is longer than a command name (15 bytes)");
+  EXPECT_EQ(error({"drop-reason", "no socket"}), "--drop-reason 'no socket' is not a drop reason");
+  auto ok = build_request({.filters = {{"drop-reason", "NO_SOCKET"}}}, kNow);
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->filters.allow.at(0).drop_reasons, std::vector<std::string>{"NO_SOCKET"});
+  auto line = request_line(*ok);
+  EXPECT_NE(line.find(R"("drop_reason":["NO_SOCKET"])"), std::string::npos) << line;
+  auto back = parse_request(line);
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_EQ(back->filters, ok->filters);
 }
 
 TEST_F(StreamObserve, SinceIsATimeOrADurationBack) {

@@ -271,6 +271,14 @@ TEST(SinksRunner, RefusedBatchIsCountedInTheNextReport) {
   EXPECT_FALSE(report.complete());
 }
 
+TEST(SinksRunner, DropReasonsMatchNoFlow) {
+  flows::FlowFilters allow_drops;
+  allow_drops.allow.push_back(flows::FlowFilter{.drop_reasons = {"NO_SOCKET"}});
+  EXPECT_FALSE(allow_drops.passes(tcp_record()));
+  EXPECT_TRUE(allow_drops.passes_event(1, "x", "NO_SOCKET"));
+  EXPECT_FALSE(allow_drops.passes_event(1, "x", ""));
+}
+
 TEST(SinksRunner, FiltersPickRecords) {
   auto owned = std::make_unique<GatedSink>();
   GatedSink& sink = *owned;
@@ -297,16 +305,20 @@ TEST(SinksRunner, EventsByToolAndProcessFilters) {
   flows::FlowFilters filters;
   filters.deny.push_back(flows::FlowFilter{.comms = {"sshd"}});
   filters.deny.push_back(flows::FlowFilter{.ports = {22}});  // names a port: matches no event
-  SinkRunner runner("g", "test", std::move(owned), 100, filters, {"exec"});
+  filters.deny.push_back(flows::FlowFilter{.drop_reasons = {"NETFILTER_DROP"}});
+  SinkRunner runner("g", "test", std::move(owned), 100, filters, {"exec", "drops"});
   runner.offer(tcp_record());  // flows are not among its events
   runner.offer(EventItem{.tool = "exec", .pid = 7, .comm = "curl", .json = "{}\n"});
   runner.offer(EventItem{.tool = "exec", .pid = 8, .comm = "sshd", .json = "{}\n"});
   runner.offer(EventItem{.tool = "exit", .pid = 9, .comm = "curl", .json = "{}\n"});
+  runner.offer(EventItem{.tool = "drops", .pid = 10, .comm = "curl", .reason = "NETFILTER_DROP", .json = "{}\n"});
+  runner.offer(EventItem{.tool = "drops", .pid = 11, .comm = "curl", .reason = "NO_SOCKET", .json = "{}\n"});
   runner.offer(LossReport{});
   runner.stop(std::chrono::seconds(10));
-  ASSERT_EQ(sink.got.size(), 2u);
+  ASSERT_EQ(sink.got.size(), 3u);
   EXPECT_EQ(std::get<EventItem>(sink.got[0]).pid, 7u);
-  EXPECT_EQ(std::get<LossReport>(sink.got[1]).records, 1u);
+  EXPECT_EQ(std::get<EventItem>(sink.got[1]).pid, 11u);
+  EXPECT_EQ(std::get<LossReport>(sink.got[2]).records, 2u);
   EXPECT_EQ(line_of(sink.got[0]), "{}\n");  // an event is written as the collector rendered it
 }
 
