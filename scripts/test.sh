@@ -33,7 +33,10 @@ fi
 # threads) though ftrace sees the tracepoint, so an exact count can miss an event the kernel
 # made in such an interrupt (a timer's signal, a retransmit, a block completion), about once
 # in a few hundred runs of a test. A failure that repeats still fails.
-(cd build && ctest --output-on-failure --timeout 600 --repeat until-pass:2)
+# The unit tier runs on every CPU (its tests share nothing: loopback ports are the kernel's
+# picks), the others one test at a time.
+(cd build && ctest --output-on-failure --timeout 600 --repeat until-pass:2 -L unit -j"$jobs" &&
+  ctest --output-on-failure --timeout 600 --repeat until-pass:2 -LE unit)
 
 if [ -n "$san_pid" ]; then
   if ! wait "$san_pid"; then
@@ -42,8 +45,9 @@ if [ -n "$san_pid" ]; then
     exit 1
   fi
   trap - EXIT
-  labels='unit|privileged|fuzz'
-  [ "${KSCOPE_SKIP_FUZZ:-0}" != 1 ] || labels='unit|privileged'
-  (cd build-san && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  labels='privileged|fuzz'
+  [ "${KSCOPE_SKIP_FUZZ:-0}" != 1 ] || labels='privileged'
+  (cd build-san && export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 &&
+    ctest --output-on-failure --timeout 600 --repeat until-pass:2 -L unit -j"$jobs" &&
     ctest --output-on-failure --timeout 600 --repeat until-pass:2 -L "$labels")
 fi
