@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "base/log.h"
+
 namespace kscope::ipfix {
 namespace {
 
@@ -47,7 +49,14 @@ Result<std::unique_ptr<IpfixSink>> IpfixSink::open(IpfixOptions options) {
                                   .context = options.context});
   if (!encoder) return std::unexpected(encoder.error());
   std::unique_ptr<IpfixSink> sink(new IpfixSink(std::move(options), std::move(*encoder)));
-  if (auto ok = sink->connect(); !ok) return std::unexpected(ok.error());
+  // A name that does not resolve is a mistake in the configuration; a TCP collector that is
+  // down now is not: the collector starts, and each write tries to connect again (what it
+  // could not send is counted as sink.write).
+  if (auto ok = sink->connect(); !ok) {
+    if (ok.error().code == 0 || sink->options_.transport == Transport::udp)
+      return std::unexpected(ok.error());
+    log::warn("{} (the sink connects again at its next write)", ok.error().message);
+  }
   return sink;
 }
 

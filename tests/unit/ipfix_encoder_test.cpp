@@ -543,17 +543,31 @@ TEST(IpfixSink, TcpReconnectsAndSendsTemplatesAgain) {
   EXPECT_EQ(d.records.size(), 2u);
 }
 
-TEST(IpfixSink, TcpOpenNamesTheAddressItCannotReach) {
+// A TCP collector that is down at start does not stop the collector: the sink opens, each
+// write names the address it cannot reach (the runner counts the batch lost), and the first
+// write after the collector comes up connects.
+TEST(IpfixSink, TcpCollectorDownAtStartIsRetriedAtEachWrite) {
   uint16_t port;
   {
     Fd l = listen_tcp();
     port = bound_port(l.fd);
   }
   auto sink = IpfixSink::open({.host = "127.0.0.1", .port = port, .transport = Transport::tcp});
-  ASSERT_FALSE(sink.has_value());
-  EXPECT_EQ(sink.error().message,
+  ASSERT_TRUE(sink.has_value()) << sink.error().message;
+  std::vector<sinks::Item> batch{sinks::Item{record("10.0.0.1", 1, "10.0.0.2", 2, 6)}};
+  auto w = (*sink)->write(batch);
+  ASSERT_FALSE(w.has_value());
+  EXPECT_EQ(w.error().message,
             fmt::format("IPFIX collector 127.0.0.1:{}/tcp: connect: Connection refused", port));
-  EXPECT_EQ(sink.error().code, ECONNREFUSED);
+  EXPECT_EQ(w.error().code, ECONNREFUSED);
+}
+
+TEST(IpfixSink, UnresolvableNameIsAnErrorAtOpen) {
+  auto sink = IpfixSink::open({.host = "no-such-host.invalid", .port = 4739, .transport = Transport::tcp});
+  ASSERT_FALSE(sink.has_value());
+  EXPECT_NE(sink.error().message.find("IPFIX collector no-such-host.invalid:4739/tcp: cannot resolve"),
+            std::string::npos)
+      << sink.error().message;
 }
 
 TEST(IpfixSink, UdpOneMessageADatagramOverIpv6) {
