@@ -62,6 +62,20 @@ TEST(CollectConfig, DefaultYamlRoundTrips) {
   EXPECT_NE(yaml.find("active_timeout: 60s"), std::string::npos) << yaml;
 }
 
+// docs/config.md shows the built-in default as --print-default-config prints it.
+TEST(CollectConfig, DocsShowTheDefaultYaml) {
+  std::ifstream in(std::string(KSCOPE_DOCS_DIR) + "/config.md");
+  ASSERT_TRUE(in) << KSCOPE_DOCS_DIR "/config.md";
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t at = text.find("## Example: the default");
+  ASSERT_NE(at, std::string::npos);
+  size_t begin = text.find("```yaml\n", at);
+  ASSERT_NE(begin, std::string::npos);
+  begin += 8;
+  size_t end = text.find("```", begin);
+  EXPECT_EQ(text.substr(begin, end - begin), default_config_yaml());
+}
+
 TEST(CollectConfig, EveryKeySet) {
   auto c = parse_config(R"(# every key, none at its default
 listen: "[::1]:9100"
