@@ -138,13 +138,11 @@ IpAddr destination_addr(const ks_flow_key& k) {
 }
 
 std::string tcp_flag_names(uint64_t bits) {
-  static constexpr std::string_view kNames[] = {"FIN", "SYN", "RST", "PSH",
-                                                "ACK", "URG", "ECE", "CWR"};
   std::string out;
   for (int i = 0; i < 8; ++i)
     if (bits & (1u << i)) {
       if (!out.empty()) out += '|';
-      out += kNames[i];
+      out += kTcpFlagNames[i];
     }
   return out;
 }

@@ -70,7 +70,10 @@ std::span<const Field<FlowRecord>> flow_fields();
 // The key's addresses as IpAddr.
 IpAddr source_addr(const ks_flow_key& k);
 IpAddr destination_addr(const ks_flow_key& k);
-// "SYN|ACK": the names of KS_TCP_* bits, in header order.
+// The names of the KS_TCP_* bits, bit 0 (FIN) first: the header's order.
+inline constexpr std::string_view kTcpFlagNames[] = {"FIN", "SYN", "RST", "PSH",
+                                                      "ACK", "URG", "ECE", "CWR"};
+// "SYN|ACK": the names of the bits set, in header order.
 std::string tcp_flag_names(uint64_t bits);
 
 // "tcp", "udp", "icmp", "icmpv6", else the number.

@@ -160,15 +160,15 @@ SelfMetrics::SelfMetrics(prom::MetricSet& self)
       build_(self.add(spec("kscope_build_info", "1, with the collector's version",
                            MetricKind::gauge, {"version"}))),
       sink_records_(self.add(spec("kscope_sink_records_total",
-                                  "Flow records each sink wrote to its destination",
+                                  "Flow records and trace events each sink wrote to its destination",
                                   MetricKind::counter, {"sink", "type"}))),
       sink_lost_(self.add(spec("kscope_sink_lost_total",
-                               "Flow records each sink lost, by loss point: sink.queue (its "
+                               "Flow records and trace events each sink lost, by loss point: sink.queue (its "
                                "queue was full), sink.write (its destination refused them), and "
                                "its own (e.g. kafka.delivery_failed)",
                                MetricKind::counter, {"sink", "point"}))),
       sink_queued_(self.add(spec("kscope_sink_queued_records",
-                                 "Flow records waiting in each sink's queue", MetricKind::gauge,
+                                 "Flow records and trace events waiting in each sink's queue", MetricKind::gauge,
                                  {"sink"}))) {}
 
 void SelfMetrics::update(const SelfState& s, const prom::MetricSet& budgeted) {

@@ -76,10 +76,8 @@ void write_l4(JsonWriter& w, const flows::FlowRecord& r) {
     if (k.proto == kTcp) {
       // Hubble's form: the flags seen, each true.
       w.key("flags").begin_object();
-      static constexpr std::string_view kNames[] = {"FIN", "SYN", "RST", "PSH",
-                                                    "ACK", "URG", "ECE", "CWR"};
       for (int i = 0; i < 8; ++i)
-        if (r.tcp_flags & (1u << i)) w.member(kNames[i], true);
+        if (r.tcp_flags & (1u << i)) w.member(flows::kTcpFlagNames[i], true);
       w.end_object();
     }
     w.end_object();

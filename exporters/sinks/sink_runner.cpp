@@ -57,7 +57,7 @@ void SinkRunner::offer(LossReport r) {
 
 // Fills in each loss report what only this sink knows: the records it wrote since the last
 // report and its own losses. A drop counts in the first report after it. Returns how many
-// flow records follow the batch's last report.
+// records (flows and events) follow the batch's last report.
 size_t SinkRunner::prepare(std::vector<Item>& batch) {
   size_t tail = 0;
   for (auto& item : batch) {

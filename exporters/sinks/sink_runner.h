@@ -39,7 +39,7 @@ class SinkRunner {
   void stop(std::chrono::milliseconds limit);
 
   struct Totals {
-    uint64_t records = 0;  // flow records written to the destination
+    uint64_t records = 0;  // flow records and events written to the destination
     std::map<std::string, uint64_t> lost;  // loss point -> records, since start
     size_t queued = 0;
   };
@@ -62,7 +62,7 @@ class SinkRunner {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::deque<Item> queue_;   // guarded by mu_; a deque, so that a long queue never moves whole
-  size_t queued_ = 0;  // flow records in queue_
+  size_t queued_ = 0;  // flow records and events in queue_ (loss reports not counted)
   uint64_t dropped_ = 0;     // since the last report, guarded by mu_
   bool stopping_ = false;
   std::chrono::steady_clock::time_point deadline_{};  // of a stop: write no later than this
