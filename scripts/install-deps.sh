@@ -18,6 +18,8 @@ packages=(
   # tests
   libgtest-dev libgmock-dev python3 iproute2 util-linux
   prometheus  # kscope collect's e2e test: a real Prometheus server scrapes it; promtool checks metrics
+  python3-yaml  # tests/dashboards reads the alert rules
+  python3-matplotlib  # dashboards/render.py draws the dashboards from Prometheus (docs/dashboards.md)
   nfdump pmacct  # the IPFIX sink's tests: real collectors (nfcapd/nfdump, nfacctd) read it back
   kcat  # the Kafka sink's tests consume what it produced with a real client
   gcc-multilib  # abi_known32: the privileged tests' 32-bit (ia32) task

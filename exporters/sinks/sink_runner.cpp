@@ -122,7 +122,16 @@ void SinkRunner::run() {
     if (!w) {
       failed_since_report_ += flows;
       written_since_report_ -= tail;  // the next report counts them lost, not written
-      log::warn("sink {}: {} (lost {} records)", name_, w.error().message, flows);
+      // Once per outage, not per batch: a destination down writes no line a batch to stderr.
+      if (!failing_)
+        log::warn("sink {}: {} (its records are lost, counted as sink.write, until it writes again)",
+                  name_, w.error().message);
+      failing_ = true;
+      lost_in_outage_ += flows;
+    } else if (failing_) {
+      log::info("sink {}: writes again, {} records lost meanwhile", name_, lost_in_outage_);
+      failing_ = false;
+      lost_in_outage_ = 0;
     }
     batch.clear();
   }

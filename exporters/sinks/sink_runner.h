@@ -69,6 +69,9 @@ class SinkRunner {
   // The runner thread's own counts; totals_ is guarded by mu_ for readers.
   uint64_t written_since_report_ = 0, failed_since_report_ = 0;
   Totals totals_;
+  // The runner thread's: whether its last write failed, and the records lost since they began to.
+  bool failing_ = false;
+  uint64_t lost_in_outage_ = 0;
   std::thread thread_;
 };
 

@@ -18,9 +18,7 @@ done
 ip=/usr/bin/ip
 a=kscoll$$a
 b=kscoll$$b
-ppid_prom=
 cleanup() {
-  [[ -n $ppid_prom ]] && kill "$ppid_prom" 2>/dev/null && wait "$ppid_prom" 2>/dev/null
   [[ -n ${rpid:-} ]] && kill "$rpid" 2>/dev/null
   e2e_cleanup
 }
@@ -77,25 +75,8 @@ curl -sf -H 'Accept-Encoding: gzip' -D "$tmp/gz.h" "http://127.0.0.1:$port/metri
 grep -qi '^content-encoding: gzip' "$tmp/gz.h" || fail "not gzip: $(cat "$tmp/gz.h")"
 gunzip -c "$tmp/gz.bin" | grep -q '^kscope_build_info' || fail "the gzip body is not the metrics"
 
-cat >"$tmp/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: kscope
-    static_configs:
-      - targets: ['127.0.0.1:$port']
-EOF
-prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" \
-  --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$tmp/prom.log" 2>&1 &
-ppid_prom=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$prom_port/-/ready" >/dev/null && break; sleep 0.2; done
-curl -sf "http://127.0.0.1:$prom_port/-/ready" >/dev/null || fail "prometheus did not start: $(cat "$tmp/prom.log")"
+start_prometheus "127.0.0.1:$port" "$prom_port"
 
-# query PROMQL: the value of a one-element instant vector ("none" when empty).
-query() {
-  curl -sf --get --data-urlencode "query=$1" "http://127.0.0.1:$prom_port/api/v1/query" |
-    python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "none")'
-}
 # expect PROMQL VALUE: polls until Prometheus has scraped the value (up to 20 s).
 expect() {
   local got=none

@@ -11,8 +11,13 @@ require_root() {
 
 tmp=$(mktemp -d)
 kpid=
+prom_pid=
 netns_made=()
 e2e_cleanup() {
+  if [[ -n $prom_pid ]]; then
+    kill "$prom_pid" 2>/dev/null
+    wait "$prom_pid" 2>/dev/null
+  fi
   if [[ -n $kpid ]] && kill -0 "$kpid" 2>/dev/null; then
     kill "$kpid" 2>/dev/null || true
     wait "$kpid" 2>/dev/null || true
@@ -43,4 +48,29 @@ fail() {
     cat "$tmp/err" >&2
   fi
   exit 1
+}
+
+# start_prometheus TARGET PORT: a real Prometheus server on 127.0.0.1:PORT scraping TARGET
+# (job kscope) every second, its data in $tmp; e2e_cleanup stops it. Then `query EXPR` prints
+# the value of a one-element instant vector ("none" when empty).
+start_prometheus() {
+  prom_port=$2
+  cat >"$tmp/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: kscope
+    static_configs:
+      - targets: ['$1']
+EOF
+  prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" \
+    --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$tmp/prom.log" 2>&1 &
+  prom_pid=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$prom_port/-/ready" >/dev/null && return 0; sleep 0.2; done
+  fail "prometheus did not start: $(cat "$tmp/prom.log")"
+}
+
+query() {
+  curl -sf --get --data-urlencode "query=$1" "http://127.0.0.1:$prom_port/api/v1/query" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "none")'
 }
