@@ -20,6 +20,7 @@ packages=(
   prometheus  # kscope collect's e2e test: a real Prometheus server scrapes it; promtool checks metrics
   python3-yaml  # tests/dashboards reads the alert rules
   python3-matplotlib  # dashboards/render.py draws the dashboards from Prometheus (docs/dashboards.md)
+  yamllint systemd  # deploy/'s lint test: yamllint, and systemd-analyze verify of the unit
   nfdump pmacct  # the IPFIX sink's tests: real collectors (nfcapd/nfdump, nfacctd) read it back
   kcat  # the Kafka sink's tests consume what it produced with a real client
   gcc-multilib  # abi_known32: the privileged tests' 32-bit (ia32) task
@@ -74,3 +75,18 @@ for flavour in amd64 cloud-amd64 rt-amd64; do
   rm -rf "$tmp"
   echo "$pkg" >"$dir/package"
 done
+
+# deploy/'s lint test validates the Kubernetes manifests with the npm packages of
+# kubernetes-models (the API's OpenAPI schemas), pinned in deploy/lint/package-lock.json.
+# npm may come with Node.js from elsewhere; Debian's npm only where there is none (it would
+# conflict with another Node.js).
+if ! command -v npm >/dev/null; then
+  [ "$updated" = 1 ] || { apt-get update -qq && updated=1; }
+  apt-get install -y -qq --no-install-recommends npm
+fi
+lint_dir=$(cd "$(dirname "$0")/.." && pwd)/deploy/lint
+if [ ! -f "$lint_dir/node_modules/.package-lock.json" ] ||
+   [ "$lint_dir/package-lock.json" -nt "$lint_dir/node_modules/.package-lock.json" ]; then
+  echo "install-deps: npm ci in deploy/lint"
+  npm ci --prefix "$lint_dir" --no-audit --no-fund --loglevel=error
+fi

@@ -6,8 +6,11 @@
 
 #include <bpf/bpf.h>
 #include <fmt/format.h>
+#include <linux/capability.h>
+#include <unistd.h>
 
 #include "base/log.h"
+#include "bpf/capabilities.h"
 #include "bpf/ring_buffer.h"
 
 namespace kscope {
@@ -19,6 +22,18 @@ void Link::reset() {
 }
 
 namespace object {
+
+const bpf_object_open_opts* open_options() {
+  static constexpr const char* kVmlinuxBtf = "/sys/kernel/btf/vmlinux";
+  static const bpf_object_open_opts vmlinux_only = [] {
+    bpf_object_open_opts o{};
+    o.sz = sizeof(o);
+    o.btf_custom_path = kVmlinuxBtf;
+    return o;
+  }();
+  if (current_capabilities().has(CAP_SYS_ADMIN) || ::access(kVmlinuxBtf, R_OK) != 0) return nullptr;
+  return &vmlinux_only;
+}
 
 Result<void> enable_only(bpf_object* obj, const std::vector<std::string>& programs) {
   size_t found = 0;

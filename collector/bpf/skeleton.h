@@ -41,6 +41,12 @@ inline constexpr const char* kStageFlush = "ks_stage_flush";
 Result<void> keep_stage_flush(bpf_object* obj);
 // Runs ks_stage_flush on every CPU whose stage holds events; nothing for a probe without.
 Result<void> flush_stages(const bpf_object* obj);
+// The options every skeleton opens with. Without CAP_SYS_ADMIN, libbpf before 1.3 fails the
+// load of a probe with a CO-RE flavour the kernel lacks (a `struct foo___old`): finding no
+// candidate in vmlinux it lists the modules' BTF, which needs CAP_SYS_ADMIN (EPERM). Given
+// vmlinux's BTF as a custom path it searches vmlinux alone, where every probe's types are; so
+// with CAP_BPF and CAP_PERFMON only, it does that (nullptr, libbpf's defaults, otherwise).
+const bpf_object_open_opts* open_options();
 // The error for a failed load: the verifier's rejection named as such, else errno + libbpf.
 std::unexpected<Error> load_failed(const char* name, int err, const log::LibbpfCapture& capture);
 
@@ -71,7 +77,7 @@ class Skeleton {
   using Ops = SkeletonOps<T>;
 
   static Result<Skeleton> open() {
-    T* s = Ops::open(nullptr);
+    T* s = Ops::open(object::open_options());
     if (!s) return fail_errno(std::string("open ") + Ops::kName, errno);
     return Skeleton(s);
   }

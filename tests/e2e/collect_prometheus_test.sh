@@ -200,13 +200,8 @@ settled || fail "BPF programs and links before: $baseline, after SIGKILL: $(bpf_
 start_collector
 "$testprogs/exec_many" 10 "$testprogs/exec_target" "$tmp/execs3" >/dev/null || fail "exec_many failed"
 execs3=$(awk -F'\t' '$5 == 0' "$tmp/execs3" | wc -l)
-for _ in $(seq 1 25); do
-  curl -sf "http://127.0.0.1:$port/metrics" >"$tmp/after.txt"
-  grep -q "^kscope_exec_total{comm=\"exec_target\"} $execs3\$" "$tmp/after.txt" && break
-  sleep 0.2
-done
-grep -q "^kscope_exec_total{comm=\"exec_target\"} $execs3\$" "$tmp/after.txt" ||
-  fail "after a restart, exec_target's execs are not $execs3: $(grep -E 'exec_target|probe="exec"' "$tmp/after.txt")"
+scrape_until "$port" "kscope_exec_total{comm=\"exec_target\"} $execs3" ||
+  fail "after a restart, exec_target's execs are not $execs3: $(grep -E 'exec_target|probe="exec"' "$tmp/scrape.txt")"
 kill -TERM "$kpid"
 wait "$kpid"
 kpid=

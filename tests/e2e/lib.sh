@@ -74,3 +74,14 @@ query() {
   curl -sf --get --data-urlencode "query=$1" "http://127.0.0.1:$prom_port/api/v1/query" |
     python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "none")'
 }
+
+# scrape_until PORT LINE: scrapes 127.0.0.1:PORT/metrics into $tmp/scrape.txt until it has
+# the sample line LINE exactly (5 s at most); 1 if it never did.
+scrape_until() {
+  for _ in $(seq 1 25); do
+    curl -sf "http://127.0.0.1:$1/metrics" >"$tmp/scrape.txt"
+    grep -qxF "$2" "$tmp/scrape.txt" && return 0
+    sleep 0.2
+  done
+  return 1
+}
