@@ -81,12 +81,13 @@ def heatmap(title, expr, desc="", w=12, h=8, unit="s"):
     }
 
 
-def stat(title, expr, unit="short", desc="", w=4, h=4, legend="", thresholds=None):
+def stat(title, expr, unit="short", desc="", w=4, h=4, legend="", thresholds=None, decimals=None):
     steps = [{"color": "green", "value": None}] + [
         {"color": color, "value": value} for value, color in (thresholds or [])]
     return {
         "type": "stat", "title": title, "description": desc, "_w": w, "_h": h,
-        "fieldConfig": {"defaults": {"unit": unit, "thresholds": {"mode": "absolute", "steps": steps}},
+        "fieldConfig": {"defaults": {"unit": unit, "thresholds": {"mode": "absolute", "steps": steps},
+                                     **({"decimals": decimals} if decimals is not None else {})},
                         "overrides": []},
         "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
                     "colorMode": "value", "graphMode": "area", "textMode": "auto"},
@@ -244,7 +245,8 @@ def processes():
         stat("Execs", f"sum({rate('kscope_exec_total', **c)})", "ops", w=8),
         stat("Exits", f"sum({rate('kscope_exit_total', **c)})", "ops", w=8),
         stat("OOM kills", f"sum(increase(kscope_oom_kills_total{sel(**c)}[$__range]))", "short", w=8,
-             thresholds=[(1, "red")], desc="In the time range shown"),
+             thresholds=[(1, "red")], decimals=0,
+             desc="In the time range shown (increase() extrapolates to the range's edges)"),
         timeseries("Execs by command", [
             (f"topk(10, sum by (comm) ({rate('kscope_exec_total', **c)}))", "{{comm}}")], "ops"),
         timeseries("Exits by command", [
@@ -291,7 +293,7 @@ def collector():
              thresholds=[(0.001, "red")]),
         stat("Series", f"sum(kscope_series{sel()})", w=3),
         stat("Scrape errors", f"sum(increase(kscope_scrape_errors_total{sel()}[$__range]))", w=3,
-             thresholds=[(1, "red")], desc="In the time range shown"),
+             thresholds=[(1, "red")], decimals=0, desc="In the time range shown"),
         stat("Uptime", "min(" + own(f"time() - process_start_time_seconds{sel()}") + ")", "s", w=4,
              desc="Of the collector started last"),
         table("Probes attached", f"kscope_probe_info{sel()}", ["instance", "probe", "hook"],
@@ -337,14 +339,15 @@ def collector():
             (f"sum by (what) ({rate('kscope_shed_total')})", "shed {{what}}/s")]),
         timeseries("CPU", [(own(f"rate(process_cpu_seconds_total{sel()}[$__rate_interval])"), "{{instance}}")],
                    "percentunit"),
-        timeseries("Resident memory and file descriptors", [
-            (own(f"process_resident_memory_bytes{sel()}"), "{{instance}} RSS"),
-            (own(f"process_open_fds{sel()}"), "{{instance}} fds")], "bytes"),
+        timeseries("Resident memory", [
+            (own(f"process_resident_memory_bytes{sel()}"), "{{instance}}")], "bytes",
+            desc="RSS; its 1 MiB event rings count twice (the kernel maps their pages twice)"),
+        timeseries("Open file descriptors", [(own(f"process_open_fds{sel()}"), "{{instance}}")], w=8),
         timeseries("Flow table", [(f"sum by (instance) (kscope_flows_active{sel()})", "{{instance}}")],
-                   desc="Flows the collector's flow table holds"),
+                   desc="Flows the collector's flow table holds", w=8),
         timeseries("Configuration reloads", [
             (f"sum({rate('kscope_config_reloads_total')})", "applied"),
-            (f"sum({rate('kscope_config_reload_failures_total')})", "refused")], "ops"),
+            (f"sum({rate('kscope_config_reload_failures_total')})", "refused")], "ops", w=8),
         row("Sinks"),
         timeseries("Sink throughput", [
             (f"sum by (sink, type) ({rate('kscope_sink_records_total')})", "{{sink}} {{type}}")], "ops"),
