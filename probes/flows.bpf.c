@@ -151,9 +151,46 @@ static __always_inline int load(struct __sk_buff *skb, const struct linear *l, _
 	return bpf_skb_load_bytes(skb, off, to, size);
 }
 
+/* IPv6 extension headers that may come before the transport header (RFC 8200 4.1): they
+ * are walked, up to KS_IPV6_EXT_MAX of them, so a datagram behind a hop-by-hop or
+ * destination options header (MLD reports, jumbograms, options a socket set) counts under
+ * its transport protocol and ports, not under the extension header's number. */
+#define KS_IPPROTO_HOPOPTS 0
+#define KS_IPPROTO_ROUTING 43
+#define KS_IPPROTO_FRAGMENT 44
+#define KS_IPPROTO_AH 51
+#define KS_IPPROTO_DSTOPTS 60
+#define KS_IPV6_EXT_MAX 4
+
+/* Past the extension headers at *l4 (the first one's type in *proto): *proto becomes the
+ * header after them and *l4 its offset. A fragment other than the first sets *frag. */
+static __always_inline void skip_ipv6_ext(struct __sk_buff *skb, const struct linear *l, __u32 *l4,
+					  __u8 *proto, __u8 *frag)
+{
+#pragma unroll
+	for (int i = 0; i < KS_IPV6_EXT_MAX; i++) {
+		__u8 h[4]; /* next header, length, and a fragment header's offset */
+
+		if (*proto != KS_IPPROTO_HOPOPTS && *proto != KS_IPPROTO_ROUTING &&
+		    *proto != KS_IPPROTO_FRAGMENT && *proto != KS_IPPROTO_AH && *proto != KS_IPPROTO_DSTOPTS)
+			return;
+		if (*l4 > 255 || load(skb, l, *l4, h, sizeof(h)))
+			return;
+		if (*proto == KS_IPPROTO_FRAGMENT) {
+			*frag = ((h[2] << 8 | h[3]) & 0xfff8) != 0;
+			*l4 += 8;
+		} else if (*proto == KS_IPPROTO_AH) {
+			*l4 += ((__u32)h[1] + 2) * 4;
+		} else {
+			*l4 += ((__u32)h[1] + 1) * 8;
+		}
+		*proto = h[0];
+	}
+}
+
 /* 0 when the packet is IPv4 or IPv6 and its headers could be read. l3 is where the IP
- * header starts. A later fragment and a transport header after IPv6 extension headers
- * count under their protocol with ports 0. */
+ * header starts. A later fragment counts under its protocol with ports 0, and so does a
+ * transport header past KS_IPV6_EXT_MAX extension headers or 255 bytes into the packet. */
 static __always_inline int parse(struct __sk_buff *skb, const struct linear *l, __u32 protocol,
 				 __u32 l3, struct packet *p)
 {
@@ -184,7 +221,8 @@ static __always_inline int parse(struct __sk_buff *skb, const struct linear *l, 
 		__builtin_memcpy(p->key.daddr, &ip6.daddr, 16);
 		p->l3_len = bpf_ntohs(ip6.payload_len) + sizeof(ip6);
 		l4 = l3 + sizeof(ip6);
-		p->hdrs = sizeof(ip6);
+		skip_ipv6_ext(skb, l, &l4, &p->key.proto, &frag);
+		p->hdrs = l4 - l3;
 	} else {
 		return -1;
 	}

@@ -464,6 +464,25 @@ TEST_F(Flows, Ipv6UdpAndTcpExact) {
   EXPECT_EQ(comm(*flows[k(t)].first), "fk_client");
 }
 
+// A datagram behind an IPv6 extension header (destination options, 8 bytes) counts under UDP
+// and its ports, with the header in its bytes.
+TEST_F(Flows, Ipv6ExtensionHeadersAreWalked) {
+  ASSERT_TRUE(quiet(net, true));
+  auto a = attach(net.a);
+  ASSERT_TRUE(a);
+  Known udp = run_known(net, "udp_opts", net_v6_b, net_v6_a, 7500, 12, 300);
+  ASSERT_EQ(udp.status, 0);
+  a->finish();
+  auto flows = by_flow(a->records);
+  auto u = key_of(net_v6_a, 7501, net_v6_b, 7500, kUdp, KS_FLOW_EGRESS, ifindex_in(net.a));
+  ASSERT_TRUE(flows.contains(k(u)));
+  EXPECT_EQ(flows[k(u)].packets, 12u);
+  EXPECT_EQ(flows[k(u)].bytes, 12u * (300 + 8 + 8 + 40));
+  EXPECT_EQ(int64_t{flows[k(u)].first->owner.tgid}, udp.client);
+  for (const auto& [key, s] : flows)  // nothing under an extension header's own number
+    EXPECT_NE(int{s.first->key.proto}, 60) << "a flow counted under destination options";
+}
+
 TEST_F(Flows, IdleFlowEndsAfterTheIdleTimeout) {
   ASSERT_TRUE(quiet(net, false));
   auto a = attach(net.a, {.idle_ns = 200'000'000, .active_ns = 60'000'000'000});

@@ -14,6 +14,8 @@
  *   udp_many  the client opens N sockets on ports PORT+1..PORT+N at once, then sends one
  *             datagram of SIZE bytes from each to PORT; the server receives all N: N flows.
  *   udp_slow  as udp, one datagram every 10 ms.
+ *   udp_opts  as udp over IPv6, each datagram behind an 8-byte destination options header
+ *             (IPV6_DSTOPTS: one PadN option) between the IPv6 and UDP headers.
  *   icmp      the client sends N echo requests with SIZE bytes of data (id PORT, a raw
  *             socket) and waits for each reply, which the server's kernel sends.
  * Lines to OUT, tab-separated: role pid comm (client, then server). Exits 1 when a call does
@@ -220,11 +222,18 @@ static int client(const char *c, const char *addr_server, const char *addr_clien
 		shutdown(fd, SHUT_WR);
 		recv_eof(fd);
 		close(fd);
-	} else if (!strcmp(c, "udp") || !strcmp(c, "udp_slow")) {
+	} else if (!strcmp(c, "udp") || !strcmp(c, "udp_slow") || !strcmp(c, "udp_opts")) {
 		char buf[65536];
 
 		memset(buf, 'u', sizeof(buf));
 		fd = bound(SOCK_DGRAM, addr_client, port + 1);
+		if (!strcmp(c, "udp_opts")) {
+			/* next header (the kernel's), length 0 (8 bytes), PadN of 4 zero bytes */
+			static const uint8_t dstopts[8] = {0, 0, 1, 4, 0, 0, 0, 0};
+
+			if (setsockopt(fd, IPPROTO_IPV6, IPV6_DSTOPTS, dstopts, sizeof(dstopts)))
+				die("IPV6_DSTOPTS");
+		}
 		for (long i = 0; i < n; ++i) {
 			if (sendto(fd, buf, size, 0, (struct sockaddr *)&to, ks_sockaddr_len(&to)) != size)
 				die("sendto");
@@ -316,7 +325,8 @@ int main(int argc, char **argv)
 	long n = atol(argv[8]), size = atol(argv[9]);
 
 	if (strcmp(kase, "tcp") && strcmp(kase, "tcp_rst") && strcmp(kase, "udp") &&
-	    strcmp(kase, "udp_many") && strcmp(kase, "udp_slow") && strcmp(kase, "icmp")) {
+	    strcmp(kase, "udp_many") && strcmp(kase, "udp_slow") && strcmp(kase, "udp_opts") &&
+	    strcmp(kase, "icmp")) {
 		fprintf(stderr, "flow_known: unknown case %s\n", kase);
 		return 2;
 	}
