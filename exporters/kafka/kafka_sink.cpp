@@ -157,7 +157,7 @@ void KafkaSink::produce(std::string_view value, std::string_view key) {
 
 void KafkaSink::produce_report(const LossReport& r) {
   line_.clear();
-  append_loss_json(line_, r, o_.name);
+  append_loss_json(line_, r, o_.name, o_.context.node_name);
   int32_t n = refresh_partitions();
   // Before the topic's partitions were ever known, the report goes where its key hashes to.
   int32_t first = n ? 0 : RD_KAFKA_PARTITION_UA, last = n ? n - 1 : RD_KAFKA_PARTITION_UA;

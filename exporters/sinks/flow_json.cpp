@@ -259,10 +259,12 @@ void append_flow_json(fmt::memory_buffer& out, const flows::FlowRecord& r, const
   w.end_line();
 }
 
-void append_loss_json(fmt::memory_buffer& out, const LossReport& r, std::string_view sink) {
+void append_loss_json(fmt::memory_buffer& out, const LossReport& r, std::string_view sink,
+                      std::string_view node_name) {
   JsonWriter w(out);
   w.begin_object();
-  w.member("schema", kLossSchema).member("sink", sink);
+  // node_name: many collectors' reports meet in one Kafka topic or one collector's files.
+  w.member("schema", kLossSchema).member("sink", sink).member("node_name", node_name);
   time_member(w, "window_start", r.window_start_ns);
   time_member(w, "window_end", r.window_end_ns);
   w.member("records", uint64_t{r.records}).member("complete", r.complete());
@@ -280,7 +282,7 @@ void append_item_json(fmt::memory_buffer& out, const Item& item, const Context& 
   else if (const auto* e = std::get_if<EventItem>(&item))
     out.append(e->json);
   else
-    append_loss_json(out, std::get<LossReport>(item), sink);
+    append_loss_json(out, std::get<LossReport>(item), sink, ctx.node_name);
 }
 
 }  // namespace kscope::sinks

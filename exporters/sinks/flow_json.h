@@ -40,7 +40,8 @@ const std::vector<std::string_view>& flow_json_fields();
 void append_flow_json(fmt::memory_buffer& out, const flows::FlowRecord& r, const Context& ctx,
                       const FieldMask& mask = {});
 // One loss report as a line, newline included; `sink` names the sink it was written to.
-void append_loss_json(fmt::memory_buffer& out, const LossReport& r, std::string_view sink);
+void append_loss_json(fmt::memory_buffer& out, const LossReport& r, std::string_view sink,
+                      std::string_view node_name);
 // Either, by what the item holds.
 void append_item_json(fmt::memory_buffer& out, const Item& item, const Context& ctx,
                       std::string_view sink, const FieldMask& mask = {});

@@ -190,12 +190,12 @@ grep -q hunter2 "$tmp"/*.json && fail "the secret left the collector"
 # Every file's loss reports count exactly its records, and the last window is complete.
 for f in all:all udp:udp9300 execs:execs; do
   python3 - "$tmp/${f%%:*}.json" "${f#*:}" <<'PY' || fail "$f.json's loss reports do not add up"
-import json, sys
+import json, socket, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 reports = [l for l in lines if l["schema"] == "kscope.loss.v1"]
 flows = [l for l in lines if l["schema"] != "kscope.loss.v1"]
 assert reports and lines[-1]["schema"] == "kscope.loss.v1", "no report last"
-assert all(r["sink"] == sys.argv[2] for r in reports)
+assert all(r["sink"] == sys.argv[2] and r["node_name"] == socket.gethostname() for r in reports)
 assert sum(r["records"] for r in reports) == len(flows), (sum(r["records"] for r in reports), len(flows))
 assert all(r["complete"] for r in reports), [r for r in reports if not r["complete"]]
 for prev, cur in zip(reports, reports[1:]):

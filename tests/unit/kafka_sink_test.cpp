@@ -190,7 +190,7 @@ std::string flow_line(const flows::FlowRecord& r) {
 
 std::string loss_line(const LossReport& r, std::string_view sink) {
   fmt::memory_buffer b;
-  append_loss_json(b, r, sink);
+  append_loss_json(b, r, sink, kContext.node_name);
   return std::string(b.data(), b.size() - 1);
 }
 

@@ -111,7 +111,7 @@ TEST(SinksFlowJson, LossReportWhole) {
                .records = 7,
                .lost = {{"kernel.table_full", 0}, {"sink.queue", 3}}};
   EXPECT_FALSE(r.complete());
-  EXPECT_EQ(line_of(r), "{\"schema\":\"kscope.loss.v1\",\"sink\":\"s1\","
+  EXPECT_EQ(line_of(r), "{\"schema\":\"kscope.loss.v1\",\"sink\":\"s1\",\"node_name\":\"node-a\","
                         "\"window_start\":\"2026-12-03T10:00:00.000000000Z\","
                         "\"window_end\":\"2026-12-03T10:00:10.000000000Z\",\"records\":7,"
                         "\"complete\":false,\"lost\":{\"kernel.table_full\":0,\"sink.queue\":3}}\n");

@@ -233,7 +233,7 @@ TEST(StreamServer, FollowSendsTheBacklogThenEachNewRecordThatPasses) {
   write(*sink, {report});
   auto l = c.line();
   ASSERT_TRUE(l);
-  EXPECT_TRUE(l->starts_with(R"({"schema":"kscope.loss.v1","sink":"stream")")) << *l;
+  EXPECT_TRUE(l->starts_with(R"({"schema":"kscope.loss.v1","sink":"stream","node_name":)")) << *l;
   EXPECT_NE(l->find(R"("lost":{"sink.queue":3})"), std::string::npos) << *l;
 }
 
