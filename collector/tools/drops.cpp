@@ -9,6 +9,7 @@
 #include "drop_reasons.h"
 #include "drops.h"
 #include "drops.skel.h"
+#include "flows/flow_record.h"
 #include "model/header_fields.h"
 #include "registry/tool.h"
 
@@ -56,17 +57,6 @@ Result<DropEvent> decode(std::span<const std::byte> record) {
   return e;
 }
 
-std::string tcp_flag_names(uint64_t flags) {
-  static constexpr const char* kNames[] = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
-  std::string s;
-  for (int i = 0; i < 8; ++i)
-    if (flags & (1u << i)) {
-      if (!s.empty()) s += '|';
-      s += kNames[i];
-    }
-  return s;
-}
-
 namespace hf = header_fields;
 using F = Field<DropEvent>;
 const F kFields[] = {
@@ -86,7 +76,8 @@ const F kFields[] = {
     {{"daddr", "DADDR", 15, FieldType::ip}, [](const DropEvent& e) { return Value(e.daddr); }},
     {{"dport", "DPORT", 5, FieldType::integer},
      [](const DropEvent& e) { return int_value(e.raw.dport); }},
-    {{"tcp_flags", "FLAGS", 7, FieldType::flags, tcp_flag_names},
+    // byte 13 of the TCP header, as the flow records keep it
+    {{"tcp_flags", "FLAGS", 7, FieldType::flags, flows::tcp_flag_names},
      [](const DropEvent& e) { return uint_value(e.raw.tcp_flags); }},
     {{"len", "", 0, FieldType::integer}, [](const DropEvent& e) { return int_value(e.raw.len); }},
     {{"ifindex", "", 0, FieldType::integer},
