@@ -40,8 +40,7 @@ sinks:
     type: stream
     listen: 127.0.0.1:29438
 EOF
-"$kscope" collect -c "$tmp/collect.yaml" 2>"$tmp/err" &
-kpid=$!
+start_collect "$tmp/collect.yaml"
 cat >"$tmp/prometheus.yml" <<EOF
 global:
   scrape_interval: 5s

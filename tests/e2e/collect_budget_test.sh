@@ -15,12 +15,7 @@ port=$((20000 + $$ % 20000))
 metric() {
   curl -sf "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'
 }
-start() {
-  "$kscope" collect -c "$tmp/c.yaml" 2>"$tmp/err" &
-  kpid=$!
-  for _ in $(seq 1 300); do grep -q "metrics at" "$tmp/err" && return 0; sleep 0.1; done
-  fail "kscope collect did not start"
-}
+start() { start_collect "$tmp/c.yaml"; }
 stop() {
   kill -TERM "$kpid"
   wait "$kpid" || fail "kscope collect exited $? after SIGTERM"

@@ -19,10 +19,7 @@ printf 'listen: 127.0.0.1:%s\n' "$port" >"$tmp/collect.yaml"
 runs=0
 run_collector() {
   runs=$((runs + 1))
-  "$@" "$kscope" collect -c "$tmp/collect.yaml" 2>"$tmp/err" &
-  kpid=$!
-  for _ in $(seq 1 300); do grep -q "metrics at" "$tmp/err" && break; sleep 0.1; done
-  grep -q "metrics at" "$tmp/err" || fail "kscope collect did not start"
+  start_collect "$tmp/collect.yaml" "$@"
   grep -q "left out" "$tmp/err" && fail "a source was left out: $(cat "$tmp/err")"
   curl -sf "http://127.0.0.1:$port/metrics" | grep '^kscope_probe_info{' | sort >"$tmp/info.$runs" ||
     fail "no kscope_probe_info"

@@ -27,10 +27,7 @@ listen: 127.0.0.1:$port
 labels: [comm, container]
 limits: {series_ttl: 1h}
 YAML
-"$kscope" collect -c "$tmp/c.yaml" 2>"$tmp/err" &
-kpid=$!
-for _ in $(seq 1 300); do grep -q "metrics at" "$tmp/err" && break; sleep 0.1; done
-grep -q "metrics at" "$tmp/err" || fail "kscope collect did not start"
+start_collect "$tmp/c.yaml"
 metric() { curl -sf "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 
 # exec_many inside the container's cgroup.

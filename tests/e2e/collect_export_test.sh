@@ -86,10 +86,7 @@ sinks:
     unix: $tmp/observe.sock
     events: [flows, drops]
 EOF
-"$kscope" collect -c "$tmp/collect.yaml" 2>"$tmp/err" &
-kpid=$!
-for _ in $(seq 1 300); do grep -q "metrics at" "$tmp/err" && break; sleep 0.1; done
-grep -q "metrics at" "$tmp/err" || fail "kscope collect did not start"
+start_collect "$tmp/collect.yaml"
 
 # 7 UDP datagrams of 333 bytes from fk_client (port 9301) to fk_server (9300): 7 packets and
 # 7 * (333 + 28) IP bytes each way of the hook: egress at the client, ingress at the server.

@@ -39,12 +39,7 @@ EOF
 bpf_objects() { echo "$(bpftool prog list | grep -c '^[0-9]*:') $(bpftool link list | grep -c '^[0-9]*:')"; }
 baseline=$(bpf_objects)
 
-start_collector() {
-  "$kscope" collect -c "$tmp/collect.yaml" 2>"$tmp/err" &
-  kpid=$!
-  for _ in $(seq 1 300); do grep -q "metrics at" "$tmp/err" && return 0; sleep 0.1; done
-  fail "kscope collect did not say where its metrics are"
-}
+start_collector() { start_collect "$tmp/collect.yaml"; }
 start_collector
 grep -q "metrics at http://127.0.0.1:$port/metrics" "$tmp/err" || fail "wrong address in: $(cat "$tmp/err")"
 grep -q "left out" "$tmp/err" && fail "a source was left out on this kernel"

@@ -57,10 +57,7 @@ sinks:
 EOF
 }
 config 20000 128MiB >"$tmp/collect.yaml"
-"$kscope" collect -c "$tmp/collect.yaml" 2>"$tmp/err" &
-kpid=$!
-for _ in $(seq 1 300); do grep -q "metrics at" "$tmp/err" && break; sleep 0.1; done
-grep -q "metrics at" "$tmp/err" || fail "kscope collect did not say where its metrics are"
+start_collect "$tmp/collect.yaml"
 
 start_prometheus "127.0.0.1:$port" "$prom_port"
 # wait_for PROMQL: until Prometheus has a sample for it (20 s at most).

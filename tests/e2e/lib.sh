@@ -50,6 +50,18 @@ fail() {
   exit 1
 }
 
+# start_collect CONFIG [PREFIX...]: starts PREFIX $kscope collect -c CONFIG in the background,
+# its pid in $kpid (e2e_cleanup stops it), its stderr in $tmp/err, and waits until it says
+# where its metrics are (30 s at most).
+start_collect() {
+  local config=$1
+  shift
+  "$@" "$kscope" collect -c "$config" 2>"$tmp/err" &
+  kpid=$!
+  for _ in $(seq 1 300); do grep -q "metrics at" "$tmp/err" && return 0; sleep 0.1; done
+  fail "kscope collect did not say where its metrics are"
+}
+
 # start_prometheus TARGET PORT: a real Prometheus server on 127.0.0.1:PORT scraping TARGET
 # (job kscope) every second, its data in $tmp; e2e_cleanup stops it. Then `query EXPR` prints
 # the value of a one-element instant vector ("none" when empty).
