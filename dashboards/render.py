@@ -19,9 +19,6 @@ import math
 import re
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import matplotlib
 matplotlib.use("Agg")
@@ -30,6 +27,9 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import PowerNorm  # noqa: E402
 from matplotlib.patches import FancyBboxPatch, Rectangle  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+import grafana  # noqa: E402  (beside this file)
+from grafana import PromError, prom  # noqa: E402
 
 # Grafana's dark theme and grid (public/app/core/constants.ts: a grid cell is 30 px high,
 # with 8 px between panels). Everything below is in Grafana pixels of an 1800 px wide page;
@@ -100,35 +100,9 @@ def fmt(v, unit, div=None, decimals=None):
 
 
 # --- Prometheus ---------------------------------------------------------------------------
-class PromError(Exception):
-    pass
-
-
 def substitute(expr, args):
-    """Grafana's macros, and every template variable ($name, ${name}) at "All": its allValue.
-    $__rate_interval is max($__interval + scrape interval, 4 x scrape interval)."""
-    span, step, scrape = args.end - args.start, args.step, args.scrape_interval
-    known = {"__rate_interval": f"{max(step + scrape, 4 * scrape)}s", "__interval": f"{step}s",
-             "__range": f"{span}s", "__range_s": str(span), **args.variables}
-    return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)",
-                  lambda m: known.get(m.group(1) or m.group(2), m.group(0)), expr)
-
-
-def prom(url, path, params):
-    full = f"{url.rstrip('/')}/api/v1/{path}?{urllib.parse.urlencode(params)}"
-    try:
-        with urllib.request.urlopen(full, timeout=30) as r:
-            body = json.load(r)
-    except urllib.error.HTTPError as e:  # Prometheus answers a bad query with 400 and JSON
-        try:
-            body = json.load(e)
-        except ValueError:
-            raise PromError(f"HTTP {e.code} {e.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        raise PromError(f"{url}: {getattr(e, 'reason', e)}") from None
-    if body.get("status") != "success":
-        raise PromError(f"{body.get('errorType', 'error')}: {body.get('error', body)}")
-    return body["data"]["result"]
+    return grafana.substitute(expr, step=args.step, scrape=args.scrape_interval,
+                              span=args.end - args.start, variables=args.variables)
 
 
 def fetch(panel, args):
@@ -475,8 +449,7 @@ def main(argv):
     args.grid = args.start + args.step * np.arange((args.end - args.start) // args.step + 1, dtype=float)
     with open(args.dashboard) as f:
         dashboard = json.load(f)
-    args.variables = {v["name"]: v.get("allValue") or ".*" for v in dashboard.get("templating", {}).get("list", [])
-                      if v.get("type") != "datasource"}
+    args.variables = grafana.all_values(dashboard)
     try:
         render(dashboard, args.dashboard.rsplit("/", 1)[-1], args)
     except PromError as e:

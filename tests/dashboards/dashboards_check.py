@@ -23,22 +23,20 @@ import math
 import re
 import subprocess
 import sys
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "dashboards"))
+import grafana  # noqa: E402  (dashboards/grafana.py, which render.py substitutes with too)
 DASHBOARDS = sorted((ROOT / "dashboards").glob("*.json"))
 RULES = ROOT / "dashboards" / "alerts.yaml"
 METRICS_DOC = ROOT / "docs" / "metrics.md"
 GRAFANA_BUILTINS = {"__rate_interval", "__range", "__interval"}
-# What Grafana substitutes, for a Prometheus data source whose scrape interval (its
-# timeInterval) is SCRAPE seconds and a panel whose $__interval is INTERVAL seconds: Grafana
-# sets $__rate_interval to max($__interval + scrape interval, 4 * scrape interval).
+# Grafana's macros as for a Prometheus data source whose scrape interval (its timeInterval)
+# is SCRAPE seconds and a panel whose $__interval is INTERVAL seconds ($__rate_interval 16 s).
 SCRAPE, INTERVAL = 1, 15
-RATE_INTERVAL = max(INTERVAL + SCRAPE, 4 * SCRAPE)
 METRIC = re.compile(r"\b(kscope_[a-z0-9_]+|process_[a-z_]+|up)\b(?!\s*\()")
 LABEL_VALUES = re.compile(r"^label_values\((.+),\s*(\w+)\)$")
 
@@ -158,21 +156,6 @@ def static_checks():
     return errors, len(expressions()), len(names)
 
 
-def substitute(expr, window):
-    """Grafana's macros and the variables at "All" (their allValue, .*)."""
-    expr = expr.replace("$__rate_interval", f"{RATE_INTERVAL}s")
-    expr = expr.replace("$__range", f"{window}s").replace("$__interval", f"{INTERVAL}s")
-    return re.sub(r"\$\{?(instance|container)\}?", ".*", expr)
-
-
-def query(url, path, params):
-    with urllib.request.urlopen(f"{url}/api/v1/{path}?{urllib.parse.urlencode(params)}", timeout=30) as r:
-        body = json.load(r)
-    if body["status"] != "success":
-        raise RuntimeError(body.get("error"))
-    return body["data"]["result"]
-
-
 def finite(result):
     for series in result:
         values = series.get("values") or [series.get("value")]
@@ -185,14 +168,20 @@ def live_checks(url, scrape_file, start, up_end, end):
     errors = []
     scraped = set(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", Path(scrape_file).read_text(), re.M))
     exprs = expressions()
+    # The variables at "All" (allValue): every dashboard's, the alert rules have none.
+    variables = {}
+    for path in DASHBOARDS:
+        variables |= grafana.all_values(json.loads(path.read_text()))
     for where, expr, instant in exprs:
-        promql = substitute(expr, int(end - start))
+        promql = grafana.substitute(expr, step=INTERVAL, scrape=SCRAPE, span=int(end - start),
+                                    variables=variables)
         try:
             if instant:
-                result = query(url, "query", {"query": promql, "time": up_end})
+                result = grafana.prom(url, "query", {"query": promql, "time": up_end})
             else:
-                result = query(url, "query_range", {"query": promql, "start": start, "end": end, "step": 2})
-        except Exception as e:  # noqa: BLE001 - the error is the report
+                result = grafana.prom(url, "query_range", {"query": promql, "start": start, "end": end,
+                                                           "step": 2})
+        except grafana.PromError as e:
             errors.append(f"{where}: {promql}: {e}")
             continue
         if not finite(result):
