@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "base/bearer_token.h"
 #include "commands.h"
 #include "exporters/stream/observe_client.h"
 #include "render/output.h"
@@ -19,6 +20,7 @@ namespace {
 
 struct ObserveFlags {
   std::string server{stream::kDefaultAddress};
+  std::string token_file;
   stream::ObserveOptions options;
   std::string output = "compact";
   bool negate_next = false;  // --not was the last filter flag given
@@ -71,6 +73,11 @@ int run_observe(const ObserveFlags& f) {
   if (!address) return report(Error{"--server: " + address.error().message, address.error().hint});
   auto request = stream::build_request(f.options, wall_now_ns());
   if (!request) return report(request.error());
+  if (!f.token_file.empty()) {
+    auto token = read_token_file(f.token_file);
+    if (!token) return report(Error{"--token-file: " + token.error().message, token.error().hint});
+    request->token = std::move(*token);
+  }
   auto conn = stream::StreamConnection::open(*address);
   if (!conn) return report(conn.error());
   if (auto sent = conn->send(stream::request_line(*request)); !sent) return report(sent.error());
@@ -114,6 +121,9 @@ void add_observe(CLI::App& app, Command& run) {
                   fmt::format("The collector's stream: HOST:PORT or a unix socket path (default "
                               "{})",
                               stream::kDefaultAddress));
+  cmd->add_option("--token-file", f->token_file,
+                  "A file (mode 0600) holding the collector's bearer token, when its config has a "
+                  "token_file");
   cmd->add_flag("-f,--follow", f->options.follow,
                 "After the last records, show new ones as they come");
   cmd->add_option("--last", f->options.last,

@@ -60,8 +60,8 @@ constexpr std::array<Switch, 7> kSwitches = {{{"tcp", &Config::tcp},
                                               {"syscalls", &Config::syscalls}}};
 
 // Every key path, to say where a key placed at the wrong level belongs.
-constexpr std::array<std::string_view, 26> kAllPaths = {
-    "listen", "labels", "bpf_stats", "report_interval", "redact", "sinks",
+constexpr std::array<std::string_view, 27> kAllPaths = {
+    "listen", "token_file", "labels", "bpf_stats", "report_interval", "redact", "sinks",
     "limits.series_per_metric", "limits.series_total", "limits.series_ttl", "limits.memory",
     "limits.bpf_memory",
     "sources.flows", "sources.flows.enabled", "sources.flows.interface", "sources.flows.cgroup",
@@ -89,6 +89,17 @@ Result<std::vector<std::string>> read_patterns(const Reader& r, const Item& v) {
     out.push_back(std::move(*s));
   }
   return out;
+}
+
+// The token file's path: absolute, so that it means the same file whatever the working
+// directory; the file itself is read (and its mode checked) when the collector starts.
+Result<std::string> read_token_path(const Reader& r, const Item& v) {
+  auto path = read_string(r, v, "a file's absolute path, or \"\"");
+  if (!path) return path;
+  if (!path->empty() && !path->starts_with('/'))
+    return r.error(v, fmt::format("expected an absolute path, got '{}'", *path),
+                   "e.g. token_file: /etc/kscope/token");
+  return path;
 }
 
 Result<std::vector<Label>> read_labels(const Reader& r, const Item& v) {
@@ -296,6 +307,7 @@ Result<Config> parse_config(std::string_view text, std::string_view file) {
         "`kscope collect --print-default-config` prints every key");
   const Field fields[] = {
       {"listen", into(c.listen, [&](const Item& x) { return read_listen(r, x); })},
+      {"token_file", into(c.token_file, [&](const Item& x) { return read_token_path(r, x); })},
       {"labels", into(c.labels, [&](const Item& x) { return read_labels(r, x); })},
       {"limits", [&](const Item& x) { return read_limits(r, x, c.limits); }},
       {"bpf_stats", into(c.bpf_stats, [&](const Item& x) { return read_bool(r, x); })},
@@ -353,6 +365,9 @@ std::string default_config_yaml() {
       "# kscope collect: the configuration. Every key is optional; these are the defaults.\n"
       "# docs/config.md describes each key, its range and the errors.\n";
   y += yaml_line(0, "listen", d.listen, "the metrics endpoint, ADDRESS:PORT ([::1]:9437 for IPv6)");
+  y += yaml_line(0, "token_file", quoted(d.token_file),
+                 "a file (mode 0600) holding a bearer token the metrics endpoint and stream "
+                 "clients must send; \"\" = none");
   y += yaml_line(0, "labels", fmt::format("[{}]", fmt::join(labels, ", ")),
                  fmt::format("workload labels on per-process metrics: any of {}; [] for none",
                              fmt::join(all, ", ")));

@@ -38,6 +38,9 @@ struct Limits {
 
 struct Config {
   std::string listen = "127.0.0.1:9437";
+  // A file holding a bearer token (mode 0600 or stricter): when set, the metrics endpoint and
+  // every stream sink serve only requests that carry it. "": none.
+  std::string token_file;
   std::vector<Label> labels = {Label::comm, Label::container};
   Limits limits;
   FlowsConfig flows;

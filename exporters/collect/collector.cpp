@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
+#include "base/bearer_token.h"
 #include "base/log.h"
 #include "bpf/mounts.h"
 #include "exporters/collect/event_export.h"
@@ -58,6 +59,7 @@ struct Watch {
 struct Collector::State {
   asio::io_context& io;
   Config config;
+  std::string token;  // the bearer token of config.token_file; "" for none
   std::optional<flows::CgroupPaths> cgroups;
   std::unique_ptr<Workload> workload;
   prom::MetricSet metrics;
@@ -388,9 +390,32 @@ struct Collector::State {
     if (!server_or) return std::unexpected(server_or.error());
     if (server) server->stop();
     server = std::move(*server_or);
+    server->set_bearer_token(token);
     return {};
   }
+
+  // The token of `config.token_file` for the endpoint and the stream sinks ("" for none).
+  void use_token(std::string next) {
+    token = std::move(next);
+    if (server) server->set_bearer_token(token);
+    if (sinks) sinks->set_stream_token(token);
+  }
 };
+
+namespace {
+
+// The token config.token_file names: "" when none; an error names the config key.
+Result<std::string> token_of(const Config& c) {
+  if (c.token_file.empty()) return std::string();
+  auto t = read_token_file(c.token_file);
+  if (!t)
+    return fail(fmt::format("{}token_file: {}", c.file.empty() ? "" : c.file + ": ",
+                            t.error().message),
+                t.error().hint, t.error().code);
+  return t;
+}
+
+}  // namespace
 
 Collector::Collector(std::unique_ptr<State> s) : s_(std::move(s)) {}
 
@@ -400,10 +425,14 @@ Result<std::unique_ptr<Collector>> Collector::start(Config config, asio::io_cont
   auto s = std::make_unique<State>(io, std::move(config));
   if (auto mount = ensure_cgroup2()) s->cgroups.emplace(*mount);
   s->workload = std::make_unique<Workload>(s->config.labels, s->cgroups ? &*s->cgroups : nullptr);
+  auto token = token_of(s->config);
+  if (!token) return std::unexpected(token.error());
+  s->token = std::move(*token);
   // The endpoint first: a port in use fails before any probe is loaded.
   if (auto l = s->listen(s->config.listen); !l) return std::unexpected(l.error());
   // The sinks before the flows, which hand them records from their first sweep.
   s->sinks = std::make_unique<SinkSet>(sinks::Context{host_name(), this_boot_wall_offset_ns()});
+  s->sinks->set_stream_token(s->token);
   std::vector<Error> failed;
   s->sinks->apply(s->config.sinks, failed);
   if (!failed.empty()) return std::unexpected(failed.front());
@@ -429,12 +458,19 @@ Result<void> Collector::reload(Config next) {
                             next.file.empty() ? "the configuration" : next.file),
                 "put labels back as they were, or restart kscope collect");
   }
+  // The token file is read again on every reload: a new token takes effect at once.
+  auto token = token_of(next);
+  if (!token) {
+    ++s.self_state.reload_failures;
+    return std::unexpected(token.error());
+  }
   if (next.listen != s.config.listen) {
     if (auto l = s.listen(next.listen); !l) {
       ++s.self_state.reload_failures;
       return std::unexpected(l.error());
     }
   }
+  s.use_token(std::move(*token));
   bool flows_changed = next.flows.enabled != s.config.flows.enabled ||
                        next.flows.interface != s.config.flows.interface ||
                        next.flows.cgroup != s.config.flows.cgroup ||

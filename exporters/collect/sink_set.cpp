@@ -122,9 +122,13 @@ void SinkSet::apply(const std::vector<SinkConfig>& configs, std::vector<Error>& 
       continue;
     }
     log::info("collect: sink {} ({}) open", c.name, sink_type_name(c.type));
-    running_.push_back({c, std::make_unique<sinks::SinkRunner>(
-                               c.name, std::string(sink_type_name(c.type)), std::move(*sink),
-                               c.queue, c.filters, c.events)});
+    auto* stream = dynamic_cast<stream::StreamSink*>(sink->get());
+    if (stream) stream->set_token(stream_token_);
+    running_.push_back({c,
+                        std::make_unique<sinks::SinkRunner>(
+                            c.name, std::string(sink_type_name(c.type)), std::move(*sink),
+                            c.queue, c.filters, c.events),
+                        stream});
   }
   if (!window_start_ns_) window_start_ns_ = wall_now_ns();
 }
@@ -164,6 +168,12 @@ void SinkSet::report(const UpstreamLosses& upstream, std::chrono::milliseconds i
   }
   for (const auto& u : upstream) last_[u.point] = u.total;
   window_start_ns_ = end;
+}
+
+void SinkSet::set_stream_token(const std::string& token) {
+  stream_token_ = token;
+  for (auto& s : running_)
+    if (s.stream) s.stream->set_token(token);
 }
 
 void SinkSet::stop() {

@@ -13,6 +13,10 @@
 #include "exporters/sinks/sink.h"
 #include "exporters/sinks/sink_runner.h"
 
+namespace kscope::stream {
+class StreamSink;
+}
+
 namespace kscope::collect {
 
 // A loss upstream of the sinks, as a running total: the set reports its growth to the sinks
@@ -45,6 +49,9 @@ class SinkSet {
   std::vector<std::pair<std::string, std::string>> event_tools() const;
   // At the report interval (checked by the caller's tick): a loss report into every sink.
   void report(const UpstreamLosses& upstream, std::chrono::milliseconds interval);
+  // The bearer token every stream sink asks its clients for, those running and those opened
+  // later ("": none).
+  void set_stream_token(const std::string& token);
   // Every sink writes what it holds and stops.
   void stop();
 
@@ -55,8 +62,10 @@ class SinkSet {
   struct Running {
     SinkConfig config;
     std::unique_ptr<sinks::SinkRunner> runner;
+    stream::StreamSink* stream = nullptr;  // the runner's sink, when it is a stream
   };
   sinks::Context context_;
+  std::string stream_token_;
   std::vector<Running> running_;
   std::map<std::string, uint64_t> last_;  // each point's total at the last report
   uint64_t window_start_ns_ = 0;  // CLOCK_REALTIME

@@ -1,5 +1,7 @@
 #include "exporters/prometheus/http_server.h"
 
+#include "base/bearer_token.h"
+#include "exporters/prometheus/http_request.h"
 #include "exporters/prometheus/http_tokens.h"
 
 #include <cerrno>
@@ -28,6 +30,7 @@ struct HttpServer::Core {
   tcp::acceptor acceptor;
   asio::steady_timer retry;  // a failed accept (EMFILE) waits before the next try
   Handler handler;
+  std::string bearer_token;  // "": every request is served
   Stats stats;
   bool stopped = false;
   std::unordered_set<Connection*> connections;  // each removes itself when destroyed
@@ -35,106 +38,6 @@ struct HttpServer::Core {
 };
 
 namespace {
-
-// ---- Parsing the request head ----------------------------------------------------------
-
-// RFC 9110 tchar: what a method or a header name is made of.
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// Whether a comma-separated header value (Connection) lists `token`.
-bool lists(std::string_view value, std::string_view token) {
-  while (!value.empty()) {
-    size_t comma = value.find(',');
-    if (iequals(trim(value.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-struct Request {
-  HttpRequestInfo info;
-  bool keep_alive = true;
-  // A body we do not read (GET and HEAD have no use for one): the connection closes after
-  // the answer rather than misread the body as the next request.
-  bool has_body = false;
-  bool http10 = false;  // an HTTP/1.0 client keeps the connection only when told so
-};
-
-void append_header(std::string& to, std::string_view value) {
-  if (!to.empty()) to += ", ";
-  to += value;
-}
-
-// The head up to and including its empty line; nullopt when malformed.
-std::optional<Request> parse_head(std::string_view head) {
-  // RFC 9112 2.2: ignore empty lines before the request line (left over after a body).
-  while (head.starts_with("\r\n")) head.remove_prefix(2);
-  size_t eol = head.find("\r\n");
-  if (eol == std::string_view::npos) return std::nullopt;
-  std::string_view line = head.substr(0, eol);
-  head.remove_prefix(eol + 2);
-
-  // METHOD SP TARGET SP HTTP/1.x
-  size_t sp1 = line.find(' ');
-  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos) return std::nullopt;
-  std::string_view method = line.substr(0, sp1);
-  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  std::string_view version = line.substr(sp2 + 1);
-  if (!is_token(method) || version.size() != 8 || !version.starts_with("HTTP/1.") ||
-      version[7] < '0' || version[7] > '9')
-    return std::nullopt;
-  if (target.starts_with("http://") || target.starts_with("https://")) {
-    // Absolute form, as sent to proxies: keep the path.
-    size_t slash = target.find('/', target.find("//") + 2);
-    target = slash == std::string_view::npos ? "/" : target.substr(slash);
-  }
-  if (!target.starts_with('/')) return std::nullopt;
-  for (char c : target)
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return std::nullopt;
-
-  Request r;
-  r.info.method = method;
-  r.info.path = target.substr(0, target.find_first_of("?#"));
-  r.http10 = version[7] == '0';
-  std::string connection;
-  while (true) {
-    eol = head.find("\r\n");
-    if (eol == std::string_view::npos) return std::nullopt;
-    line = head.substr(0, eol);
-    head.remove_prefix(eol + 2);
-    if (line.empty()) break;
-    size_t colon = line.find(':');
-    // No colon, a space before it, or a folded line (leading space): all rejected.
-    if (colon == std::string_view::npos || !is_token(line.substr(0, colon))) return std::nullopt;
-    std::string_view name = line.substr(0, colon), value = trim(line.substr(colon + 1));
-    if (iequals(name, "accept"))
-      append_header(r.info.accept, value);
-    else if (iequals(name, "accept-encoding"))
-      append_header(r.info.accept_encoding, value);
-    else if (iequals(name, "connection"))
-      append_header(connection, value);
-    else if (iequals(name, "transfer-encoding"))
-      r.has_body = true;
-    else if (iequals(name, "content-length")) {
-      uint64_t n = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc{} || end != value.data() + value.size()) return std::nullopt;
-      if (n > 0) r.has_body = true;
-    }
-  }
-  r.keep_alive = r.http10 ? lists(connection, "keep-alive") : !lists(connection, "close");
-  return r;
-}
 
 std::string_view reason(int status) {
   switch (status) {
@@ -144,6 +47,7 @@ std::string_view reason(int status) {
     case 302: return "Found";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
@@ -207,7 +111,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;
     }
     if (ec) return close();  // the client left, or the timer closed the socket
-    std::optional<Request> req = parse_head(std::string_view(in_).substr(0, n));
+    std::optional<HttpRequest> req = parse_http_head(std::string_view(in_).substr(0, n));
     in_.erase(0, n);
     if (!req) {
       ++core_->stats.bad_requests;
@@ -222,6 +126,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
       answer(
           HttpResponse{405, "text/plain; charset=utf-8", "only GET and HEAD are served here\n", ""},
           Reply{.keep_alive = false, .allow = true});
+      return;
+    }
+    if (!core_->bearer_token.empty() &&
+        !bearer_matches(req->info.authorization, core_->bearer_token)) {
+      ++core_->stats.unauthorized;
+      answer(HttpResponse{401, "text/plain; charset=utf-8",
+                          "this endpoint needs its bearer token (Authorization: Bearer ...)\n",
+                          ""},
+             Reply{.keep_alive = req->keep_alive && !req->has_body,
+                   .head_only = head_only,
+                   .challenge = true,
+                   .http10 = req->http10});
       return;
     }
     HttpResponse resp;
@@ -240,6 +156,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool keep_alive = true;
     bool head_only = false;  // HEAD: the headers GET would have, no body
     bool allow = false;      // 405: name the methods served
+    bool challenge = false;  // 401: say which scheme (RFC 6750 §3)
     bool http10 = false;
   };
 
@@ -254,6 +171,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       out_ += fmt::format("Content-Encoding: {}\r\n", resp.content_encoding);
     if (!bodyless) out_ += fmt::format("Content-Length: {}\r\n", resp.body.size());
     if (how.allow) out_ += "Allow: GET, HEAD\r\n";
+    if (how.challenge) out_ += "WWW-Authenticate: Bearer realm=\"kscope\"\r\n";
     if (!keep_alive)
       out_ += "Connection: close\r\n";
     else if (how.http10)
@@ -422,6 +340,8 @@ HttpServer::HttpServer(std::shared_ptr<Core> core) : core_(std::move(core)) {}
 HttpServer::~HttpServer() { stop(); }
 
 uint16_t HttpServer::port() const { return core_->local.port(); }
+
+void HttpServer::set_bearer_token(std::string token) { core_->bearer_token = std::move(token); }
 
 std::string HttpServer::address() const { return format_endpoint(core_->local); }
 

@@ -12,15 +12,9 @@
 #include <boost/asio/io_context.hpp>
 
 #include "base/result.h"
+#include "exporters/prometheus/http_request.h"
 
 namespace kscope::prom {
-
-struct HttpRequestInfo {
-  std::string method;  // "GET" or "HEAD": other methods get 405 before the handler
-  std::string path;    // the target without its query string, e.g. "/metrics"
-  std::string accept;  // header values, "" when absent; repeated headers joined by ", "
-  std::string accept_encoding;
-};
 
 struct HttpResponse {
   int status = 200;
@@ -37,6 +31,7 @@ class HttpServer {
     uint64_t requests = 0;             // every request answered, bad ones included
     uint64_t bad_requests = 0;         // answered 400 or 431
     uint64_t refused_connections = 0;  // closed at once: kMaxConnections were open
+    uint64_t unauthorized = 0;         // answered 401: no or a wrong bearer token
   };
 
   static constexpr size_t kMaxConnections = 64;
@@ -52,6 +47,9 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   uint16_t port() const;
+  // From now on only requests with "Authorization: Bearer TOKEN" are served; the others get
+  // 401 with a WWW-Authenticate challenge. "" serves everyone (the default).
+  void set_bearer_token(std::string token);
   std::string address() const;  // e.g. "127.0.0.1:9437", "[::1]:9437"
   // Closes the acceptor and every connection; the handler is not called again.
   void stop();

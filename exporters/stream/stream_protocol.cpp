@@ -207,13 +207,17 @@ Result<StreamRequest> parse_request_node(const YAML::Node& root) {
       } else {
         return fail("request: since must be an RFC 3339 time or nanoseconds since the epoch");
       }
+    } else if (key == "token") {
+      if (!value.IsScalar() || value.Scalar().size() > kMaxRequestBytes)
+        return fail("request: token must be a string");
+      req.token = value.Scalar();
     } else if (key == "allow" || key == "deny") {
       auto fs = parse_filters(value, key);
       if (!fs) return std::unexpected(fs.error());
       (key == "allow" ? req.filters.allow : req.filters.deny) = std::move(*fs);
     } else {
       return fail(fmt::format("request: unknown field '{}'", key),
-                  "a request has version, follow, last, since, allow and deny");
+                  "a request has version, follow, last, since, allow, deny and token");
     }
   }
   return req;
@@ -236,6 +240,7 @@ std::string request_line(const StreamRequest& r) {
   if (r.since_ns) w.member("since", uint64_t{r.since_ns});
   write_filters(w, "allow", r.filters.allow);
   write_filters(w, "deny", r.filters.deny);
+  if (!r.token.empty()) w.member("token", std::string_view(r.token));
   w.end_object();
   w.end_line();
   return fmt::to_string(out);

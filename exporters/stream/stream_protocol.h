@@ -25,6 +25,7 @@ struct StreamRequest {
   std::optional<uint64_t> last;  // the backlog's size at most; nullopt: no bound but the ring
   uint64_t since_ns = 0;         // CLOCK_REALTIME: the backlog starts here; 0: no bound
   flows::FlowFilters filters;
+  std::string token;  // the collector's bearer token, when it has one (config token_file)
 };
 
 // The request line a client sends, newline included.

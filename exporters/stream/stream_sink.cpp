@@ -25,6 +25,7 @@
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
+#include "base/bearer_token.h"
 #include "exporters/sinks/flow_json.h"
 
 namespace kscope::stream {
@@ -64,6 +65,7 @@ struct Hub {
   std::deque<Entry> ring;
   std::vector<std::shared_ptr<Client>> following;
   StreamSink::Stats stats;
+  std::string token;  // "": no token asked for
 };
 
 struct StreamSink::Server {
@@ -197,6 +199,10 @@ class Client : public std::enable_shared_from_this<Client> {
       count_bad();
       return reject(req.error());
     }
+    if (!authorized(req->token))
+      return reject(Error{"request: this stream needs the collector's token",
+                          "kscope observe --token-file FILE, FILE holding the token of the "
+                          "collector's token_file"});
     answered_ = true;
     timer_.cancel();
     request_ = std::move(*req);
@@ -223,6 +229,14 @@ class Client : public std::enable_shared_from_this<Client> {
     std::shared_ptr<Client> self = shared_from_this();
     std::lock_guard lock(server_.hub.mu);
     std::erase(server_.hub.following, self);
+  }
+
+  // Whether the request carries the token (when there is one); a refusal is counted.
+  bool authorized(std::string_view given) {
+    std::lock_guard lock(server_.hub.mu);
+    if (server_.hub.token.empty() || token_matches(given, server_.hub.token)) return true;
+    ++server_.hub.stats.unauthorized;
+    return false;
   }
 
   void count_bad() {
@@ -521,6 +535,11 @@ void StreamSink::take_losses(sinks::LossReport& report) {
   uint64_t dropped = stats().dropped;
   report.lost.emplace_back("stream.client_queue", dropped - reported_dropped_);
   reported_dropped_ = dropped;
+}
+
+void StreamSink::set_token(std::string token) {
+  std::lock_guard lock(server_->hub.mu);
+  server_->hub.token = std::move(token);
 }
 
 StreamSink::Stats StreamSink::stats() const {

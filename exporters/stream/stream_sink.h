@@ -47,12 +47,17 @@ class StreamSink final : public sinks::Sink {
   uint16_t port() const;        // the TCP port bound; 0 with no TCP listener
   std::string address() const;  // "127.0.0.1:9438", else the unix socket's path
 
+  // From now on a request must carry this token ("": none needed, the default); clients
+  // already served stay.
+  void set_token(std::string token);
+
   struct Stats {
     size_t clients = 0;         // connected, the ones still sending their request included
     size_t following = 0;       // receiving new records
     uint64_t refused = 0;       // turned away: max_clients were connected
     uint64_t bad_requests = 0;  // answered with an error line
     uint64_t dropped = 0;       // lines dropped at full client queues, every client's
+    uint64_t unauthorized = 0;  // turned away: no or a wrong token
   };
   Stats stats() const;
 

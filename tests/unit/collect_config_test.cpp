@@ -200,7 +200,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "the keys in limits are series_per_metric, series_total, series_ttl, memory and bpf_memory"},
         BadConfig{"lisen: 127.0.0.1:80\n",
                   "c.yaml:1:1: unknown key 'lisen' at the top level; did you mean 'listen'?",
-                  "the keys at the top level are listen, labels, limits, bpf_stats, sources, report_interval, "
+                  "the keys at the top level are listen, token_file, labels, limits, bpf_stats, sources, report_interval, "
                   "redact and sinks"},
         BadConfig{"tcp: false\n",
                   "c.yaml:1:1: unknown key 'tcp' at the top level; did you mean 'sources.tcp'?",
@@ -213,6 +213,13 @@ INSTANTIATE_TEST_SUITE_P(
                   "c.yaml:2:9: unknown key 'enable' in sources.tcp; did you mean 'enabled'?",
                   "the only key in sources.tcp is enabled"},
         BadConfig{"colour: blue\n", "c.yaml:1:1: unknown key 'colour' at the top level", ""},
+        // the token file: an absolute path (read when the collector starts)
+        BadConfig{"token_file: etc/kscope/token\n",
+                  "c.yaml:1:13: token_file: expected an absolute path, got 'etc/kscope/token'",
+                  "e.g. token_file: /etc/kscope/token"},
+        BadConfig{"token_file: [a]\n",
+                  "c.yaml:1:13: token_file: expected a file's absolute path, or \"\", got a list",
+                  "write one value on the key's line"},
         BadConfig{"? [a, b]\n: 1\n", "c.yaml:1:3: expected a key name, got a list", ""},
         // duplicate keys, which yaml-cpp keeps both of
         BadConfig{"listen: a:1\nlabels: []\nlisten: b:2\n",

@@ -225,6 +225,34 @@ TEST_F(HttpServerTest, Garbage) {
   EXPECT_EQ(st.bad_requests, 7u);
 }
 
+// With a bearer token set, every path needs it: 401 and a challenge without it or with
+// another, the handler's answer with it (the scheme in any case), on one connection.
+TEST_F(HttpServerTest, BearerToken) {
+  on_io([this] {
+    server_->set_bearer_token("abc.DEF-123");
+    return 0;
+  });
+  const std::string challenge =
+      "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Length: 65\r\nWWW-Authenticate: Bearer realm=\"kscope\"\r\n\r\n"
+      "this endpoint needs its bearer token (Authorization: Bearer ...)\n";
+  Client c(port());
+  for (std::string auth : {"", "Authorization: Bearer abc.DEF-12\r\n",
+                           "Authorization: Basic abc.DEF-123\r\n",
+                           "Authorization: Bearer abc.def-123\r\n"}) {
+    c.send("GET /metrics HTTP/1.1\r\n" + auth + "\r\n");
+    EXPECT_EQ(c.response(), challenge) << auth;
+  }
+  c.send("GET /metrics HTTP/1.1\r\nauthorization: bearer abc.DEF-123\r\n\r\n");
+  EXPECT_EQ(c.response(),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n\r\n"
+            "accept= encoding=\n");
+  EXPECT_EQ(seen().size(), 1u);
+  auto st = stats();
+  EXPECT_EQ(st.unauthorized, 4u);
+  EXPECT_EQ(st.requests, 5u);
+}
+
 TEST_F(HttpServerTest, HeadTooLarge) {
   Client c(port());
   c.send("GET / HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");

@@ -350,6 +350,35 @@ TEST(StreamServer, GarbageGetsOneErrorLineAndTheConnectionCloses) {
   EXPECT_EQ(sink->stats().bad_requests, 5u);
 }
 
+// With a token set, a request without it or with another gets one error line and the end;
+// one with it is served; clients are counted, not silently dropped.
+TEST(StreamServer, TokenIsAskedForOnceSet) {
+  auto sink = start();
+  ASSERT_TRUE(sink);
+  write(*sink, alternating(3));
+  sink->set_token("s3cret-token");
+  const std::string refused =
+      R"({"schema":"kscope.error.v1","error":"request: this stream needs the collector's token",)"
+      R"("hint":"kscope observe --token-file FILE, FILE holding the token of the collector's )"
+      R"(token_file"})";
+  for (std::string req : {R"({"last":1})", R"({"last":1,"token":"s3cret-tokeN"})",
+                          R"({"last":1,"token":"s3cret-token2"})", R"({"last":1,"token":""})"}) {
+    Client c(sink->port());
+    ASSERT_TRUE(c.request(req));
+    EXPECT_EQ(c.line(), refused) << req;
+    EXPECT_TRUE(c.ended()) << req;
+  }
+  EXPECT_EQ(sink->stats().unauthorized, 4u);
+  EXPECT_EQ(sink->stats().bad_requests, 0u);
+  Client c(sink->port());
+  ASSERT_TRUE(c.request(R"({"last":3,"token":"s3cret-token"})"));
+  EXPECT_EQ(seqs_to_end(c), (std::vector<int64_t>{0, 1, 2}));
+  sink->set_token("");  // none again: everyone is served
+  Client open(sink->port());
+  ASSERT_TRUE(open.request(R"({"last":1})"));
+  EXPECT_EQ(seqs_to_end(open), (std::vector<int64_t>{2}));
+}
+
 TEST(StreamServer, RequestLongerThanTheLimitIsRefused) {
   auto sink = start();
   ASSERT_TRUE(sink);
