@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include "bpf/capabilities.h"
+#include "bpf/features.h"
+#include "bpf/mounts.h"
 #include "collect/config.h"
 #include "commands.h"
 #include "exporters/collect/collector.h"
@@ -31,6 +33,17 @@ Result<Config> load(const std::string& path) {
   return collect::load_config(path);
 }
 
+// What a running collector may need again: a reload opens sources (CAP_BPF, CAP_PERFMON,
+// CAP_NET_ADMIN; CAP_DAC_READ_SEARCH for a user other than root to read tracepoint ids in
+// tracefs) and may bind a new listen port below 1024 (CAP_NET_BIND_SERVICE); bpf_stats needs
+// CAP_SYS_ADMIN, kept only when the configuration it starts with has it on.
+uint64_t collect_capabilities(const Config& c) {
+  uint64_t keep = cap_bit(CAP_BPF) | cap_bit(CAP_PERFMON) | cap_bit(CAP_NET_ADMIN) |
+                  cap_bit(CAP_DAC_READ_SEARCH) | cap_bit(CAP_NET_BIND_SERVICE);
+  if (c.bpf_stats) keep |= cap_bit(CAP_SYS_ADMIN);
+  return keep;
+}
+
 int run_collect(const CollectFlags& f) {
   if (f.print_default) {
     fmt::print("{}", collect::default_config_yaml());
@@ -46,6 +59,14 @@ int run_collect(const CollectFlags& f) {
   if (!config) return report(config.error());
   if (auto p = require_tracing_privileges(); !p) return report(p.error());
   if (auto p = require_network_privileges(); !p) return report(p.error());
+
+  // What needs more than attaching probes happens first, while this is the only thread:
+  // mounting tracefs and cgroup2 when absent, and the kernel's feature checks. Then every
+  // capability a reload does not need goes, before any thread starts (they inherit the sets).
+  (void)ensure_tracefs();
+  (void)ensure_cgroup2();
+  (void)Features::system();
+  give_up_capabilities("collect", collect_capabilities(*config));
 
   asio::io_context io;
   auto collector = Collector::start(*config, io);

@@ -126,6 +126,10 @@ int run_flows(const FlowsFlags& f) {
 
   std::optional<CgroupPaths> cgroups;
   if (auto mount = ensure_cgroup2()) cgroups.emplace(*mount);
+  // Attached and mounted: reading the maps through the fds held needs no capability (Linux
+  // 5.19 and later ask for CAP_BPF only to create maps and load programs); taking a clsact
+  // filter off at the end does (CAP_NET_ADMIN, where there is no tcx).
+  give_up_capabilities("flows", cap_bit(CAP_NET_ADMIN));
   auto to_ns = [](double s) { return static_cast<uint64_t>(s * 1e9); };
   FlowTable table({.idle_ns = to_ns(f.idle_timeout), .active_ns = to_ns(f.active_timeout)},
                   [&](uint64_t cgroup_id) {
@@ -176,6 +180,9 @@ int run_flows(const FlowsFlags& f) {
     }
     table.sweep(deltas, overflow, (*probe)->point(), now, done);
     emit(done);
+    // Each sweep's records out at once: a reader following the NDJSON (tail -f, a pipe into
+    // jq) sees a flow when it ends, not when 256 KiB have piled up or kscope exits.
+    if (json) out.flush();
     last_sweep = now;
   };
   const uint64_t sweep_ns = to_ns(f.sweep_interval), view_ns = to_ns(f.interval);

@@ -169,6 +169,14 @@ int run_tool(const Tool& tool, const CommonFlags& f, const ToolArgs& args) {
     if (!opened) return report(opened.error());
     probe = std::move(*opened);
     log::info("trace {}: attached via {} ({})", name, probe->hook().name, probe->hook().attach_points);
+    // Attached: reading ring buffers and maps through the fds held needs no capability
+    // (Linux 5.19 and later ask for CAP_BPF only to create maps and load programs); naming
+    // stack frames reads other processes and kallsyms.
+    give_up_capabilities(fmt::format("trace {}", name),
+                         tool.symbolizes() ? cap_bit(CAP_SYS_PTRACE) |
+                                                      cap_bit(CAP_DAC_READ_SEARCH) |
+                                                      cap_bit(CAP_SYSLOG)
+                                                : 0);
   }
 
   Output out(STDOUT_FILENO);

@@ -1,9 +1,19 @@
 #include "bpf/capabilities.h"
 
 #include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <bit>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <string>
+
+#include <fmt/format.h>
+
+#include "base/log.h"
 
 namespace kscope {
 
@@ -39,6 +49,77 @@ Result<void> require_network_privileges(const Capabilities& caps) {
               "run as root (sudo kscope flows ...), or: setcap cap_bpf,cap_net_admin+ep "
               "$(which kscope)",
               1 /* EPERM */);
+}
+
+namespace {
+
+// The kernel's names (capabilities(7)), by number; newer ones print as cap_N.
+constexpr const char* kCapNames[] = {
+    "cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid",
+    "cap_kill", "cap_setgid", "cap_setuid", "cap_setpcap", "cap_linux_immutable",
+    "cap_net_bind_service", "cap_net_broadcast", "cap_net_admin", "cap_net_raw", "cap_ipc_lock",
+    "cap_ipc_owner", "cap_sys_module", "cap_sys_rawio", "cap_sys_chroot", "cap_sys_ptrace",
+    "cap_sys_pacct", "cap_sys_admin", "cap_sys_boot", "cap_sys_nice", "cap_sys_resource",
+    "cap_sys_time", "cap_sys_tty_config", "cap_mknod", "cap_lease", "cap_audit_write",
+    "cap_audit_control", "cap_setfcap", "cap_mac_override", "cap_mac_admin", "cap_syslog",
+    "cap_wake_alarm", "cap_block_suspend", "cap_audit_read", "cap_perfmon", "cap_bpf",
+    "cap_checkpoint_restore"};
+
+int last_cap() {
+  std::ifstream f("/proc/sys/kernel/cap_last_cap");
+  int last = CAP_LAST_CAP;
+  f >> last;
+  return last;
+}
+
+}  // namespace
+
+std::string capability_names(uint64_t caps) {
+  std::string out;
+  for (int c = 0; c < 64; ++c) {
+    if (!(caps & cap_bit(c))) continue;
+    if (!out.empty()) out += ", ";
+    out += c < int(std::size(kCapNames)) ? kCapNames[c] : fmt::format("cap_{}", c);
+  }
+  return out.empty() ? "none" : out;
+}
+
+Result<CapabilityDrop> drop_capabilities_except(uint64_t keep) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &header, data) != 0) return fail_errno("capget", errno);
+  uint64_t permitted = data[0].permitted | uint64_t{data[1].permitted} << 32;
+  uint64_t effective = data[0].effective | uint64_t{data[1].effective} << 32;
+
+  // The bounding set first: dropping from it needs CAP_SETPCAP, itself about to go.
+  if (effective & cap_bit(CAP_SETPCAP))
+    for (int c = 0, last = last_cap(); c <= last; ++c)
+      if (!(keep & cap_bit(c)) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1 &&
+          prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
+        return fail_errno(fmt::format("drop {} from the bounding set", capability_names(cap_bit(c))),
+                          errno);
+  // Ambient capabilities would survive an execve: none.
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+    return fail_errno("clear the ambient capabilities", errno);
+
+  uint64_t kept = permitted & keep;
+  for (int i = 0; i < 2; ++i) {
+    data[i].permitted = data[i].effective = static_cast<uint32_t>(kept >> (32 * i));
+    data[i].inheritable = 0;
+  }
+  if (syscall(SYS_capset, &header, data) != 0) return fail_errno("capset", errno);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail_errno("set no_new_privs", errno);
+  return CapabilityDrop{.kept = kept, .dropped = permitted & ~kept};
+}
+
+void give_up_capabilities(std::string_view who, uint64_t keep) {
+  auto d = drop_capabilities_except(keep);
+  if (!d) {
+    log::warn("{}: could not give up capabilities: {}", who, d.error().message);
+    return;
+  }
+  log::info("{}: capabilities kept: {}; {} given up", who, capability_names(d->kept),
+            std::popcount(d->dropped));
 }
 
 }  // namespace kscope

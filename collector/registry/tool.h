@@ -65,6 +65,10 @@ class Tool {
  public:
   virtual ~Tool() = default;
   virtual const ToolInfo& info() const = 0;
+  // Whether it reads other processes after attaching (their /proc/PID/maps and binaries, and
+  // /proc/kallsyms, to name stack frames): `kscope trace` keeps CAP_SYS_PTRACE,
+  // CAP_DAC_READ_SEARCH and CAP_SYSLOG for such a tool, and no capability for the others.
+  virtual bool symbolizes() const { return false; }
   virtual std::span<const FlagSpec> flags() const = 0;
   virtual std::span<const HookAlternative> hooks() const = 0;
   virtual std::vector<FieldInfo> fields() const = 0;

@@ -503,6 +503,7 @@ class ProfileTool final : public Tool {
  public:
   explicit ProfileTool(ToolSpec<ProfileEvent> spec) : def_(std::move(spec)) {}
   const ToolInfo& info() const override { return def_.info(); }
+  bool symbolizes() const override { return true; }
   std::span<const FlagSpec> flags() const override { return def_.flags(); }
   std::span<const HookAlternative> hooks() const override { return def_.hooks(); }
   std::vector<FieldInfo> fields() const override { return def_.fields(); }

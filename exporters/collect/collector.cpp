@@ -199,7 +199,8 @@ struct Collector::State {
       stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
       if (stats_fd < 0)
         skip("bpf_stats", Error{fmt::format("BPF_ENABLE_STATS: {}", std::strerror(errno)),
-                                "it needs CAP_SYS_ADMIN (Linux 5.8)"});
+                                "it needs CAP_SYS_ADMIN, which kscope collect keeps only when its "
+                                "configuration has bpf_stats on at the start: restart it"});
     } else if (!config.bpf_stats && stats_fd >= 0) {
       close(stats_fd);
       stats_fd = -1;
