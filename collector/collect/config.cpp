@@ -17,8 +17,11 @@
 #include <optional>
 #include <regex>
 #include <span>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 namespace kscope::collect {
@@ -279,10 +282,53 @@ std::string_view label_name(Label l) {
   return "?";
 }
 
+namespace {
+
+// yaml-cpp 0.7's LoadAll loops for ever, allocating, on a document that starts with ','
+// (jbeder/yaml-cpp#1040; found here by tests/fuzz/config_fuzz): the parser ends that document
+// without consuming the token, and the next starts at it again. Upstream's fix (#1319) stops
+// at the first empty document, which would drop any later one silently; this pass walks the
+// documents with events only and says where one starts where the one before it did.
+struct DocumentWalk final : YAML::EventHandler {
+  std::optional<YAML::Mark> start;
+  bool stalled = false;
+  void OnDocumentStart(const YAML::Mark& m) override {
+    stalled = start && start->pos == m.pos;
+    start = m;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Where a document starts that would make LoadAll loop; nullopt when none does. Throws what
+// the parser throws for bad YAML.
+std::optional<YAML::Mark> stalled_document(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  DocumentWalk walk;
+  while (parser.HandleNextDocument(walk))
+    if (walk.stalled) return walk.start;
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<Config> parse_config(std::string_view text, std::string_view file) {
   Reader r{file.empty() ? std::string("config") : std::string(file), kAllPaths};
   std::vector<YAML::Node> docs;
   try {
+    if (auto stall = stalled_document(text))
+      return r.error(*stall, "", "invalid YAML: a document cannot start here",
+                     "delete the ',' (or other flow punctuation) at the start of the document, or "
+                     "quote it");
     docs = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {
     return r.error(

@@ -1,5 +1,9 @@
 #include "sources/record_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
@@ -18,7 +22,9 @@ constexpr size_t kToolLen = 16;
 
 std::unexpected<Error> file_error(std::string what, int err) {
   return fail(fmt::format("{}: {}", what, std::strerror(err)),
-              "check the path and its permissions", err);
+              err == ENOSPC || err == EDQUOT ? "free some space, or record elsewhere"
+                                             : "check the path and its permissions",
+              err);
 }
 
 uint64_t le(const unsigned char* p, int n) {
@@ -36,6 +42,11 @@ void put_le(unsigned char* p, uint64_t v, int n) {
 Result<ReplayFile> ReplayFile::open(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return file_error(fmt::format("open replay file {}", path), errno);
+  struct stat st {};
+  if (::fstat(::fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    std::fclose(f);
+    return file_error(fmt::format("open replay file {}", path), EISDIR);
+  }
   ReplayFile file(f, path);
   if (auto r = file.read_header(); !r) return std::unexpected(r.error());
   return file;
@@ -100,8 +111,14 @@ Result<size_t> ReplayFile::records(RecordSink& sink) {
 
 Result<RecordWriter> RecordWriter::create(const std::string& path, std::string_view tool,
                                           int64_t boot_wall_offset_ns) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return file_error(fmt::format("create record file {}", path), errno);
+  // 0600 whatever the umask: records hold what the probes saw (command lines, paths).
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  FILE* f = fd < 0 ? nullptr : ::fdopen(fd, "wb");
+  if (!f) {
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    return file_error(fmt::format("create record file {}", path), err);
+  }
   RecordWriter w(f, path);
   unsigned char h[kRecordFileHeaderSize] = {};
   std::memcpy(h, kMagic, sizeof(kMagic));
@@ -109,7 +126,10 @@ Result<RecordWriter> RecordWriter::create(const std::string& path, std::string_v
   put_le(h + 12, KS_ABI_VERSION, 4);
   put_le(h + 16, static_cast<uint64_t>(boot_wall_offset_ns), 8);
   std::memcpy(h + 24, tool.data(), std::min(tool.size(), kToolLen));
-  if (std::fwrite(h, 1, sizeof(h), f) != sizeof(h)) w.error_ = errno ? errno : EIO;
+  // Out at once: a file that cannot take even its header (a full disk) fails before any
+  // event is shown.
+  if (std::fwrite(h, 1, sizeof(h), f) != sizeof(h) || std::fflush(f) != 0)
+    return file_error(fmt::format("write record file {}", path), errno ? errno : EIO);
   return w;
 }
 

@@ -79,6 +79,7 @@ class LineFormatter {
   Result<Shown> format(std::string_view line);
 
  private:
+  Result<Shown> format_line(std::string_view line);
   OutputFormat format_;
   bool header_shown_ = false;
 };

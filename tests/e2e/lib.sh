@@ -62,18 +62,20 @@ start_collect() {
   fail "kscope collect did not say where its metrics are"
 }
 
-# start_prometheus TARGET PORT: a real Prometheus server on 127.0.0.1:PORT scraping TARGET
-# (job kscope) every second, its data in $tmp; e2e_cleanup stops it. Then `query EXPR` prints
-# the value of a one-element instant vector ("none" when empty).
+# start_prometheus TARGET PORT [JOBS]: a real Prometheus server on 127.0.0.1:PORT scraping
+# TARGET (job kscope) every second, its data in $tmp; e2e_cleanup stops it. JOBS, when given,
+# is YAML for the scrape_configs list in place of that one job. Then `query EXPR` prints the
+# value of a one-element instant vector ("none" when empty).
 start_prometheus() {
   prom_port=$2
+  local jobs=${3:-"  - job_name: kscope
+    static_configs:
+      - targets: ['$1']"}
   cat >"$tmp/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
 scrape_configs:
-  - job_name: kscope
-    static_configs:
-      - targets: ['$1']
+$jobs
 EOF
   prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" \
     --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$tmp/prom.log" 2>&1 &
