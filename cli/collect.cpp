@@ -52,13 +52,13 @@ int run_collect(const CollectFlags& f) {
   if (!f.check.empty()) {
     auto c = collect::load_config(f.check);
     if (!c) return report(c.error());
+    if (auto ok = collect::check_config(*c); !ok) return report(ok.error());
     fmt::print("{}: the configuration is valid\n", f.check);
     return 0;
   }
   auto config = load(f.config);
   if (!config) return report(config.error());
-  if (auto p = require_tracing_privileges(); !p) return report(p.error());
-  if (auto p = require_network_privileges(); !p) return report(p.error());
+  if (auto p = require_collect_privileges(); !p) return report(p.error());
 
   // What needs more than attaching probes happens first, while this is the only thread:
   // mounting tracefs and cgroup2 when absent, and the kernel's feature checks. Then every
@@ -116,10 +116,14 @@ void add_collect(CLI::App& app, Command& run) {
   auto f = std::make_shared<CollectFlags>();
   auto* cmd = app.add_subcommand(
       "collect", "The long-running collector: probes' metrics for Prometheus, at 127.0.0.1:9437 by default");
-  cmd->add_option("-c,--config", f->config, "The YAML configuration (docs/config.md); default: built in");
-  cmd->add_option("--check-config", f->check, "Check this configuration file and exit");
-  cmd->add_flag("--print-default-config", f->print_default,
-                "Print the built-in configuration as YAML and exit");
+  auto* config = cmd->add_option("-c,--config", f->config,
+                                 "The YAML configuration (docs/config.md); default: built in");
+  auto* check = cmd->add_option("--check-config", f->check, "Check this configuration file and exit");
+  auto* print = cmd->add_flag("--print-default-config", f->print_default,
+                              "Print the built-in configuration as YAML and exit");
+  // Each is a different run: together, one would be silently ignored.
+  check->excludes(config);
+  print->excludes(config)->excludes(check);
   cmd->footer(
       "Signals: SIGHUP reloads the file (counters and flows carry on), SIGTERM and SIGINT "
       "detach everything and exit.\nExamples:\n  kscope collect\n  kscope collect -c "

@@ -1,6 +1,8 @@
 // `kscope flows`: every IP flow through an interface or the cgroups, counted exactly in the
 // kernel, with the process that owns its socket: a live top-N table by bytes, or flow
 // records as NDJSON (each finished flow, and each active-timeout report of a long one).
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <optional>
 
 #include <CLI/CLI.hpp>
+
 #include <fmt/format.h>
 
 #include "base/boot_clock.h"
@@ -40,7 +43,7 @@ struct FlowsFlags {
   double idle_timeout = 15, active_timeout = 60, sweep_interval = 1, interval = 1;
   std::optional<double> duration;
   std::optional<uint64_t> count;
-  uint32_t top = 20;
+  std::optional<uint32_t> top;  // table only; 20 when not given
   std::string format = "table";
   FilterFlags allow, deny;
 };
@@ -49,7 +52,7 @@ Result<FlowFilter> build_filter(const FilterFlags& f, std::string_view prefix) {
   FlowFilter out;
   for (const auto& ip : f.ips) {
     auto c = parse_cidr(ip);
-    if (!c) return std::unexpected(c.error());
+    if (!c) return fail(fmt::format("--{}ip: {}", prefix, c.error().message), c.error().hint);
     out.ips.push_back(*c);
   }
   for (const auto& p : f.ports) {
@@ -74,6 +77,9 @@ Result<FlowFilter> build_filter(const FilterFlags& f, std::string_view prefix) {
   }
   out.pids = f.pids;
   for (const auto& c : f.comms) {
+    if (c.empty())
+      return fail(fmt::format("--{}comm: empty name", prefix),
+                  "give the process name as ps -o comm shows it");
     if (c.size() > 15)
       return fail(fmt::format("--{}comm '{}' is longer than a command name (15 bytes)", prefix, c),
                   "give the name as `ps -o comm` shows it");
@@ -110,6 +116,24 @@ void print_top(const FlowTable& table, uint32_t top, Output& out,
 }
 
 int run_flows(const FlowsFlags& f) {
+  const bool json = f.format == "json";
+  if (f.count && !json)
+    return report(Error{"--count counts NDJSON records: it needs -o json",
+                        "the table runs until --duration or Ctrl-C"});
+  if (f.top && json)
+    return report(Error{"--top sizes the table: -o json prints every record",
+                        "leave out --top, or -o json"});
+  if (!f.probe.cgroup.empty() && f.probe.interface.empty()) {
+    // A directory of another file system (a v1 hierarchy, /proc) fails later with a bare
+    // EBADF from the attach; a missing one FlowProbe names itself.
+    std::string path = f.probe.cgroup;
+    if (!path.starts_with('/'))  // under the cgroup2 mount, as FlowProbe reads it
+      if (auto mount = cgroup2_mount()) path = *mount + "/" + path;
+    struct statfs fs {};
+    if (::statfs(path.c_str(), &fs) == 0 && fs.f_type != CGROUP2_SUPER_MAGIC)
+      return report(Error{fmt::format("--cgroup {}: not a cgroup2 directory", f.probe.cgroup),
+                          "give a cgroup2 directory, e.g. /sys/fs/cgroup/system.slice"});
+  }
   if (auto p = require_network_privileges(); !p) return report(p.error());
   FlowFilters filters;
   auto allow = build_filter(f.allow, "");
@@ -137,7 +161,6 @@ int run_flows(const FlowsFlags& f) {
                   });
 
   Output out(STDOUT_FILENO);
-  const bool json = f.format == "json";
   Renderer<FlowRecord> renderer(json ? Format::json : Format::table, "flow", flow_fields(), out);
 
   // A FIN or RST wakes the loop: the flow ends at the first sweep that finds it quiet.
@@ -196,7 +219,7 @@ int run_flows(const FlowsFlags& f) {
       sweep(now);
     }
     if (!json && now - last_view >= view_ns) {
-      print_top(table, f.top, out, renderer, filters, ended);
+      print_top(table, f.top.value_or(20), out, renderer, filters, ended);
       last_view = now;
     }
   };

@@ -1,9 +1,12 @@
 // kscope: a thin main over the collector library. Errors become one line, a hint, an exit code.
 #include <csignal>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/log.h"
 #include "commands.h"
@@ -21,6 +24,16 @@ namespace {
 // CLI11's own errors (unknown flag, bad number) in the same one-line-plus-hint shape; the
 // hint names the deepest command the user reached.
 std::string failure_message(const CLI::App* app, const CLI::Error& e) {
+  // `kscope bogus`: CLI11 says only that a subcommand is required.
+  if (dynamic_cast<const CLI::RequiredError*>(&e) && app->get_subcommands().empty() &&
+      !app->remaining().empty()) {
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app->get_subcommands({})) names.push_back(sub->get_name());
+    return fmt::format(
+        "kscope: error: kscope has no subcommand '{}'\nhint: the subcommands are: {} (see "
+        "`kscope --help`)\n",
+        app->remaining().front(), fmt::join(names, ", "));
+  }
   std::string path = app->get_name();
   for (;;) {
     auto chosen = app->get_subcommands();

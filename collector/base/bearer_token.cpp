@@ -43,7 +43,12 @@ Result<std::string> read_token_file(const std::string& path) {
   }
   int err = errno;
   ::close(fd);
-  if (!ok) return fail(fmt::format("token file {}: not a readable regular file", path), "", err);
+  if (!ok)
+    return fail(fmt::format("token file {}: not a readable regular file", path),
+                S_ISDIR(st.st_mode) ? "token_file names the file that holds the token, not its "
+                                      "directory"
+                                    : "",
+                err);
   if (st.st_mode & (S_IRWXG | S_IRWXO))
     return fail(fmt::format("token file {}: group or others may access it (mode {:04o})", path,
                             st.st_mode & 07777),

@@ -10,6 +10,9 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -47,6 +50,22 @@ Result<void> require_network_privileges(const Capabilities& caps) {
   return fail(std::string("missing privileges: counting flows needs ") + missing +
                   " (or CAP_SYS_ADMIN)",
               "run as root (sudo kscope flows ...), or: setcap cap_bpf,cap_net_admin+ep "
+              "$(which kscope)",
+              1 /* EPERM */);
+}
+
+Result<void> require_collect_privileges(const Capabilities& caps) {
+  if (caps.has(CAP_SYS_ADMIN)) return {};
+  std::vector<std::string_view> missing;
+  for (auto [cap, name] : {std::pair{CAP_BPF, "CAP_BPF"}, std::pair{CAP_PERFMON, "CAP_PERFMON"},
+                           std::pair{CAP_NET_ADMIN, "CAP_NET_ADMIN"}})
+    if (!caps.has(cap)) missing.push_back(name);
+  if (missing.empty()) return {};
+  std::string names(missing.front());
+  for (size_t i = 1; i < missing.size(); ++i)
+    names += fmt::format("{}{}", i + 1 == missing.size() ? " and " : ", ", missing[i]);
+  return fail(fmt::format("missing privileges: kscope collect needs {} (or CAP_SYS_ADMIN)", names),
+              "run as root (sudo kscope collect ...), or: setcap cap_bpf,cap_perfmon,cap_net_admin+ep "
               "$(which kscope)",
               1 /* EPERM */);
 }

@@ -25,6 +25,10 @@ Result<void> require_tracing_privileges(const Capabilities& caps = current_capab
 // Counting packets (TC and cgroup hooks) needs CAP_BPF + CAP_NET_ADMIN, or CAP_SYS_ADMIN.
 Result<void> require_network_privileges(const Capabilities& caps = current_capabilities());
 
+// `kscope collect` loads both kinds: CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN, or
+// CAP_SYS_ADMIN. The error names every one missing, and the hint all three.
+Result<void> require_collect_privileges(const Capabilities& caps = current_capabilities());
+
 inline constexpr uint64_t cap_bit(int cap) { return uint64_t{1} << cap; }
 
 struct CapabilityDrop {

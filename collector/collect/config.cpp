@@ -18,8 +18,11 @@
 #include <regex>
 #include <span>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
@@ -74,6 +77,34 @@ constexpr std::array<std::string_view, 27> kAllPaths = {
     "sources.biolatency", "sources.syscalls"};
 
 // Regular expressions, each compiled here so that a bad one is an error with its line.
+// libstdc++'s std::regex compiles a counted repeat by copying its atom that many times, with
+// a signed count that overflows (undefined behaviour, found by tests/fuzz/config_fuzz), and
+// matches recursively: what it is given stays small. "" when the pattern is fine.
+std::string pattern_too_big(std::string_view p) {
+  constexpr size_t kMaxPattern = 256;
+  constexpr uint64_t kMaxRepeat = 100;
+  if (p.size() > kMaxPattern)
+    return fmt::format("the pattern is longer than {} bytes", kMaxPattern);
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (p[i] != '{') continue;
+    uint64_t n = 0;
+    for (size_t j = i + 1; j < p.size() && (std::isdigit(static_cast<unsigned char>(p[j])) || p[j] == ','); ++j) {
+      if (p[j] == ',') {
+        n = 0;
+        continue;
+      }
+      n = n * 10 + static_cast<uint64_t>(p[j] - '0');
+      if (n > kMaxRepeat)
+        return fmt::format("a counted repeat ({{...}}) above {} at byte {}", kMaxRepeat, i);
+    }
+  }
+  return "";
+}
+
 Result<std::vector<std::string>> read_patterns(const Reader& r, const Item& v) {
   if (!v.node.IsSequence())
     return r.error(v, fmt::format("expected a list of patterns, got {}", describe(v.node)),
@@ -83,6 +114,9 @@ Result<std::vector<std::string>> read_patterns(const Reader& r, const Item& v) {
     Item e{v.node[i], v.node[i].Mark(), fmt::format("{}[{}]", v.path, i)};
     auto s = read_string(r, e, "a regular expression");
     if (!s) return std::unexpected(s.error());
+    if (auto why = pattern_too_big(*s); !why.empty())
+      return r.error(e, why, "a pattern finds a secret's key word and its value, e.g. "
+                             "'(?:password|token)=(\\S+)'");
     try {
       std::regex re(*s);
     } catch (const std::regex_error& err) {
@@ -319,6 +353,38 @@ std::optional<YAML::Mark> stalled_document(std::string_view text) {
   return std::nullopt;
 }
 
+// Two listeners on one address: the second would fail at the start with "another process
+// listens there", which would send the user looking for another collector. Said here, with
+// both places. Port 0 (the kernel picks) never clashes.
+Result<void> check_stream_addresses(const Config& c) {
+  struct Taken {
+    std::string_view address, by;
+  };
+  std::vector<Taken> taken;
+  if (!c.listen.ends_with(":0")) taken.push_back({c.listen, "the metrics endpoint (listen)"});
+  std::vector<std::string> owners;  // kept alive for the views above
+  owners.reserve(c.sinks.size());
+  for (const SinkConfig& s : c.sinks) {
+    if (s.type != SinkType::stream) continue;
+    // "c.yaml:3:5: sinks[1]" -> "sinks[1] (c.yaml:3:5)"
+    size_t cut = s.where.rfind(": ");
+    owners.push_back(cut == std::string::npos
+                         ? s.where
+                         : fmt::format("{} ({})", s.where.substr(cut + 2), s.where.substr(0, cut)));
+    for (auto [address, what] : {std::pair{std::string_view(s.stream.listen), "listen"},
+                                 std::pair{std::string_view(s.stream.unix_path), "unix socket"}}) {
+      if (address.empty() || address.ends_with(":0")) continue;
+      for (const Taken& t : taken)
+        if (t.address == address)
+          return fail(fmt::format("{}: stream {} {} is also that of {}", s.where, what, address, t.by),
+                      "give each stream sink its own listen: and unix: (\"\" for none), apart from "
+                      "the metrics endpoint's listen:");
+      taken.push_back({address, owners.back()});
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Config> parse_config(std::string_view text, std::string_view file) {
@@ -331,8 +397,10 @@ Result<Config> parse_config(std::string_view text, std::string_view file) {
                      "quote it");
     docs = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {
+    // yaml-cpp's depth guard says only "bad file".
+    bool deep = dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr;
     return r.error(
-        e.mark, "", fmt::format("invalid YAML: {}", e.msg),
+        e.mark, "", fmt::format("invalid YAML: {}", deep ? "nested too deeply" : e.msg),
         "check the indentation (spaces, never tabs) and the quotes and brackets near there");
   }
   Config c;
@@ -364,8 +432,11 @@ Result<Config> parse_config(std::string_view text, std::string_view file) {
       {"sinks", [&](const Item& x) { return read_sinks(r, x, c.sinks); }},
   };
   if (auto ok = read_map(r, root, fields); !ok) return std::unexpected(ok.error());
+  if (auto ok = check_stream_addresses(c); !ok) return std::unexpected(ok.error());
   return c;
 }
+
+constexpr off_t kMaxConfigBytes = 1 << 20;
 
 Result<Config> load_config(const std::string& path) {
   auto cannot = [&](int err) -> std::unexpected<Error> {
@@ -376,7 +447,8 @@ Result<Config> load_config(const std::string& path) {
                                        : "";
     return fail(fmt::format("read config {}: {}", path, std::strerror(err)), hint, err);
   };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer, for ever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return cannot(errno);
   std::string text;
   int err = 0;
@@ -385,6 +457,13 @@ Result<Config> load_config(const std::string& path) {
     err = errno;
   } else if (S_ISDIR(st.st_mode)) {
     err = EISDIR;
+  } else if (!S_ISREG(st.st_mode) || st.st_size > kMaxConfigBytes) {
+    // A device (/dev/zero), a FIFO or a socket has no end to read to; a configuration is
+    // a few KiB.
+    ::close(fd);
+    return fail(fmt::format("read config {}: {}", path,
+                            S_ISREG(st.st_mode) ? "larger than 1 MiB" : "not a regular file"),
+                "give the path of the YAML file");
   } else {
     char buf[65536];
     for (;;) {

@@ -21,6 +21,11 @@ namespace kscope {
 Result<void> add_task_clauses(const TaskFlags& f, Filter& filter) {
   if (f.pid) {
     if (*f.pid == 0) return fail("--pid 0 matches nothing", "give a process id above 0");
+    // A pid past pid_max can never exist: a typo, not a process yet to come.
+    uint64_t pid_max = 0;
+    if (std::ifstream("/proc/sys/kernel/pid_max") >> pid_max; pid_max && *f.pid > pid_max)
+      return fail(fmt::format("--pid {} matches nothing: no pid is above {}", *f.pid, pid_max),
+                  "give the id of a running process (pgrep NAME)");
     filter.add({"pid", Op::eq, int64_t{*f.pid}, fmt::format("--pid {}", *f.pid)});
   }
   if (f.uid) filter.add({"uid", Op::eq, int64_t{*f.uid}, fmt::format("--uid {}", *f.uid)});

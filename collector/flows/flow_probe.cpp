@@ -137,21 +137,38 @@ class TcFilter {
   bool attached_ = false;
 };
 
-// The clsact qdisc kscope made, removed last (with it any filter still on it).
+// The interface's lock file also says that the clsact qdisc on it is kscope's: a run that
+// made it writes this mark, and clears it once it has removed the qdisc at exit. A run killed
+// before leaves the mark, and the next run that takes the lock owns the qdisc from then on.
+constexpr std::string_view kQdiscMark = "clsact qdisc made by kscope\n";
+
+bool qdisc_marked(int lock_fd) {
+  char text[kQdiscMark.size()] = {};
+  return pread(lock_fd, text, sizeof(text), 0) == static_cast<ssize_t>(sizeof(text)) &&
+         std::string_view(text, sizeof(text)) == kQdiscMark;
+}
+
+// The clsact qdisc kscope made (this run or a killed one), removed last (with it any filter
+// still on it), and its mark in the lock file (`lock_fd`, held by the probe) with it.
 class Qdisc {
  public:
-  Qdisc(int ifindex, int netns) : ifindex_(ifindex), netns_(netns) {}
+  Qdisc(int ifindex, int netns, int lock_fd) : ifindex_(ifindex), netns_(netns), lock_fd_(lock_fd) {
+    if (pwrite(lock_fd_, kQdiscMark.data(), kQdiscMark.size(), 0) < 0)
+      log::debug("flows: cannot mark the clsact qdisc as kscope's: {}", std::strerror(errno));
+  }
   ~Qdisc() {
     in_netns(netns_.get(), [&] {
       LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex_,
                   .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
       bpf_tc_hook_destroy(&hook);
     });
+    (void)ftruncate(lock_fd_, 0);
   }
 
  private:
   int ifindex_;
   Fd netns_;
+  int lock_fd_;
 };
 
 class LiveFlowProbe final : public FlowProbe {
@@ -367,6 +384,11 @@ Result<std::unique_ptr<FlowProbe>> FlowProbe::open(const FlowProbeOptions& o) {
     auto lock = lock_interface(ifindex, o.interface, netns.get());
     if (!lock) return std::unexpected(lock.error());
     probe->lock_ = std::move(*lock);
+    // A qdisc a killed kscope made is this run's to remove at exit, whichever way it attaches.
+    bool own_qdisc = qdisc_marked(probe->lock_.get());
+    auto keep_qdisc = [&] {
+      if (own_qdisc) probe->qdisc_ = std::make_unique<Qdisc>(ifindex, dup(netns.get()), probe->lock_.get());
+    };
     constexpr std::array<std::pair<const char*, bpf_tc_attach_point>, 2> kHooks = {
         {{"flows_tc_ingress", BPF_TC_INGRESS}, {"flows_tc_egress", BPF_TC_EGRESS}}};
     auto prog_fd = [&](const char* name) {
@@ -395,18 +417,17 @@ Result<std::unique_ptr<FlowProbe>> FlowProbe::open(const FlowProbeOptions& o) {
       }
     }
     if (clsact) {
-      bool created = false;
       for (auto [name, at] : kHooks) {
-        auto f = TcFilter::attach(prog_fd(name), ifindex, at, created, probe->notes_,
+        auto f = TcFilter::attach(prog_fd(name), ifindex, at, own_qdisc, probe->notes_,
                                   o.interface);
         if (!f) {
-          if (created) probe->qdisc_ = std::make_unique<Qdisc>(ifindex, dup(netns.get()));
+          keep_qdisc();
           return std::unexpected(f.error());
         }
         probe->tc_.push_back(std::move(*f));
       }
-      if (created) probe->qdisc_ = std::make_unique<Qdisc>(ifindex, dup(netns.get()));
     }
+    keep_qdisc();
     probe->where_ += clsact ? ", cls_bpf filters on clsact)" : ", tcx links)";
   }
   return std::unique_ptr<FlowProbe>(std::move(probe));

@@ -22,8 +22,10 @@ constexpr size_t kToolLen = 16;
 
 std::unexpected<Error> file_error(std::string what, int err) {
   return fail(fmt::format("{}: {}", what, std::strerror(err)),
-              err == ENOSPC || err == EDQUOT ? "free some space, or record elsewhere"
-                                             : "check the path and its permissions",
+              err == ENOSPC || err == EDQUOT
+                  ? "the file system is full: free some space or record to another one"
+              : err == EISDIR ? "give the file written by kscope trace --record, not a directory"
+                              : "check the path and its permissions",
               err);
 }
 

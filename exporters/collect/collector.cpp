@@ -25,6 +25,7 @@
 #include "exporters/prometheus/exposition.h"
 #include "exporters/prometheus/gzip.h"
 #include "exporters/prometheus/http_server.h"
+#include "exporters/sinks/flow_json.h"
 #include "render/time_format.h"
 
 namespace kscope::collect {
@@ -72,6 +73,7 @@ struct Collector::State {
   };
   std::vector<Running> tools;
   std::unique_ptr<FlowSource> flow;
+  FlowTotals closed_flows;  // what the flow engines closed so far counted
   std::unique_ptr<Watch> flow_watch;
   std::unique_ptr<prom::HttpServer> server;
   std::unique_ptr<SinkSet> sinks;
@@ -148,6 +150,7 @@ struct Collector::State {
   void close_flows() {
     if (!flow) return;
     if (auto r = flow->finish(); !r) log::warn("collect: flows: {}", r.error().message);
+    closed_flows.close(flow->records(), flow->losses());
     flow_watch.reset();
     flow.reset();
   }
@@ -269,7 +272,8 @@ struct Collector::State {
       self_state.probes.push_back(std::move(p));
     }
     if (flow) {
-      ProbeState p{"flows", std::string(flow->hook()), flow->records(), flow->losses(), {}};
+      ProbeState p{"flows", std::string(flow->hook()), closed_flows.records(flow->records()),
+                   flow_losses(), {}};
       if (stats_fd >= 0) read_programs(flow->probe().programs(), p);
       p.ring_fill = flow->take_max_fill();
       p.maps = std::move(flow_maps);
@@ -335,11 +339,15 @@ struct Collector::State {
     }
   }
 
+  // The flow engine's losses since the collector started, closed engines' included.
+  std::vector<LossPoint> flow_losses() const {
+    return closed_flows.losses(flow ? flow->losses() : std::vector<LossPoint>{});
+  }
   // What was lost before the sinks: the flow engine's, and each event tool's that a sink takes.
   UpstreamLosses upstream_losses() const {
     UpstreamLosses u;
-    if (flow) {
-      for (const auto& l : flow->losses())
+    if (flow || closed_flows.any()) {
+      for (const auto& l : flow_losses())
         u.push_back({fmt::format("kernel.{}", l.point), "flows", l.total});
     }
     u.push_back({"collector.memory_shed", "flows", self_state.shed_flows});
@@ -418,6 +426,20 @@ Result<std::string> token_of(const Config& c) {
 
 }  // namespace
 
+Result<void> check_config(const Config& c) {
+  if (auto t = token_of(c); !t) return std::unexpected(t.error());
+  for (const SinkConfig& sink : c.sinks) {
+    if (auto m = sinks::FieldMask::parse(sink.fields); !m)
+      return fail(fmt::format("{}: fields: {}", sink.where, m.error().message), m.error().hint);
+    for (const std::string& e : sink.events)
+      if (e != "flows" && !event_binding(e))
+        return fail(fmt::format("{}: events: {} aggregates in the kernel: it has no events",
+                                sink.where, e),
+                    "name event tools: exec, exit, oomkill, drops, tcpstates, tcplife, dns...");
+  }
+  return {};
+}
+
 Collector::Collector(std::unique_ptr<State> s) : s_(std::move(s)) {}
 
 Collector::~Collector() { stop(); }
@@ -426,6 +448,7 @@ Result<std::unique_ptr<Collector>> Collector::start(Config config, asio::io_cont
   auto s = std::make_unique<State>(io, std::move(config));
   if (auto mount = ensure_cgroup2()) s->cgroups.emplace(*mount);
   s->workload = std::make_unique<Workload>(s->config.labels, s->cgroups ? &*s->cgroups : nullptr);
+  if (auto ok = check_config(s->config); !ok) return std::unexpected(ok.error());
   auto token = token_of(s->config);
   if (!token) return std::unexpected(token.error());
   s->token = std::move(*token);
@@ -458,6 +481,10 @@ Result<void> Collector::reload(Config next) {
                             "would change); nothing of the new configuration was applied",
                             next.file.empty() ? "the configuration" : next.file),
                 "put labels back as they were, or restart kscope collect");
+  }
+  if (auto ok = check_config(next); !ok) {
+    ++s.self_state.reload_failures;
+    return std::unexpected(ok.error());
   }
   // The token file is read again on every reload: a new token takes effect at once.
   auto token = token_of(next);
@@ -505,7 +532,7 @@ void Collector::stop() {
   State& s = *s_;
   if (s.stopped) return;
   for (auto& r : s.tools) s.drain(*r.source);
-  s.close_flows();
+  s.close_flows();  // its last records and counts: closed_flows has them for the report
   // The last window's report, so that a consumer knows the stream ended complete (or not).
   s.sinks->report(s.upstream_losses(), std::chrono::milliseconds(0));
   s.sinks->stop();

@@ -16,6 +16,11 @@
 
 namespace kscope::collect {
 
+// What a start would refuse in `c` and the YAML reader cannot know: the token file, sinks'
+// fields (the flow record's) and events (each an event tool of the registry). `--check-config`, a start and a
+// reload call it before anything opens; the error names where the sink is configured.
+Result<void> check_config(const Config& c);
+
 class Collector {
  public:
   // Opens every enabled source and starts the endpoint. A source that cannot open on this

@@ -20,6 +20,26 @@
 
 namespace kscope::collect {
 
+// The flow engine's counters over the engines a collector runs in turn: a reload that changes
+// sources.flows opens a new engine, which counts from 0, and stop() closes the last one before
+// its final loss report. What closed engines counted is carried, so that
+// kscope_probe_lost_total and the sinks' in-band reports (growth of these totals) never go
+// back, and the report at stop still has the run's losses.
+class FlowTotals {
+ public:
+  // An engine closed, with its final counts.
+  void close(uint64_t records, std::vector<LossPoint> losses);
+  // The running engine's counts (none: empty) with those of the engines closed before it.
+  std::vector<LossPoint> losses(std::vector<LossPoint> running) const;
+  uint64_t records(uint64_t running) const { return records_ + running; }
+  // Whether an engine ever ran (and so its loss points are reported).
+  bool any() const { return !closed_.empty(); }
+
+ private:
+  uint64_t records_ = 0;
+  std::vector<LossPoint> closed_;
+};
+
 class FlowSource final : public RecordSink {
  public:
   static Result<std::unique_ptr<FlowSource>> open(const FlowsConfig& config,

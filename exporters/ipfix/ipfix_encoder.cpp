@@ -258,7 +258,8 @@ class MessageBuilder {
     current_.insert(current_.end(), sets.begin(), sets.end());
   }
 
-  void add_record(uint16_t set_id, const Message& record) {
+  // `flow`: a flow record's (counted per message for flows()), not an options record's.
+  void add_record(uint16_t set_id, const Message& record, bool flow = false) {
     size_t need = record.size() + (set_id == set_id_ ? 0 : kSetHeaderSize);
     if (!current_.empty() && current_.size() + need > options_.max_message) finish();
     if (current_.empty()) start();
@@ -271,12 +272,15 @@ class MessageBuilder {
     }
     current_.insert(current_.end(), record.begin(), record.end());
     ++records_;
+    flows_ += flow;
   }
 
   std::vector<Message> take() {
     if (!current_.empty()) finish();
     return std::move(out_);
   }
+  // The flow records of each message take() returns.
+  std::vector<size_t> flows() const { return flow_counts_; }
 
  private:
   void start() {
@@ -297,6 +301,7 @@ class MessageBuilder {
     // Data records sent before the message, modulo 2^32 (RFC 7011 §3.1): templates don't count.
     sequence_ += records_;
     records_ = 0;
+    flow_counts_.push_back(std::exchange(flows_, 0));
     out_.push_back(std::move(current_));
     current_.clear();
   }
@@ -308,7 +313,9 @@ class MessageBuilder {
   uint16_t set_id_ = 0;
   size_t set_start_ = 0;
   uint32_t records_ = 0;
+  size_t flows_ = 0;
   std::vector<Message> out_;
+  std::vector<size_t> flow_counts_;
 };
 
 }  // namespace
@@ -349,7 +356,9 @@ void Encoder::add_losses(const sinks::LossReport& report) {
   }
 }
 
-std::vector<Message> Encoder::encode(std::span<const sinks::Item> batch, uint32_t now_s) {
+std::vector<Message> Encoder::encode(std::span<const sinks::Item> batch, uint32_t now_s,
+                                     std::vector<size_t>* flows) {
+  if (flows) flows->clear();
   if (batch.empty()) return {};
   MessageBuilder builder(options_, now_s, sequence_);
   // Unsigned: a clock stepped back also makes them due.
@@ -366,7 +375,7 @@ std::vector<Message> Encoder::encode(std::span<const sinks::Item> batch, uint32_
       uint16_t variant = variant_of(*r);
       record.clear();
       for (const Field* f : template_fields(variant)) f->write(record, *r, options_.context);
-      builder.add_record(static_cast<uint16_t>(kTemplateBase + variant), record);
+      builder.add_record(static_cast<uint16_t>(kTemplateBase + variant), record, true);
       continue;
     }
     if (std::holds_alternative<sinks::EventItem>(item)) continue;  // IPFIX carries flows only
@@ -386,7 +395,9 @@ std::vector<Message> Encoder::encode(std::span<const sinks::Item> batch, uint32_
                        options_record(options_.observation_domain, losses_.ignored_packets,
                                       losses_.packets_first_ms, losses_.packets_last_ms));
   }
-  return builder.take();
+  auto messages = builder.take();
+  if (flows) *flows = builder.flows();
+  return messages;
 }
 
 }  // namespace kscope::ipfix

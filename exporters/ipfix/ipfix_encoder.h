@@ -59,8 +59,10 @@ class Encoder {
   static Result<Encoder> create(EncoderOptions options);
 
   // The batch as messages of at most max_message octets, in order; export time `now_s` in
-  // seconds since the epoch. Templates lead the first message when they are due.
-  std::vector<Message> encode(std::span<const sinks::Item> batch, uint32_t now_s);
+  // seconds since the epoch. Templates lead the first message when they are due. `flows`, if
+  // given, gets the flow records of each message.
+  std::vector<Message> encode(std::span<const sinks::Item> batch, uint32_t now_s,
+                              std::vector<size_t>* flows = nullptr);
 
   // A new transport session (a TCP reconnection): templates go first again and the
   // sequence number starts from zero (RFC 7011 §3.1 counts per session and domain).
@@ -69,15 +71,21 @@ class Encoder {
   // Data records sent in this session so far: the next message's sequence number.
   uint32_t sequence() const { return sequence_; }
 
- private:
-  explicit Encoder(EncoderOptions options) : options_(std::move(options)) {}
-
+  // The cumulative loss totals the options records carry, added to as reports are encoded.
+  // A sink whose batch did not go out puts back the totals from before it: the runner hands
+  // that batch's reports to the next one, whose encoding adds them again.
   struct LossTotals {
     uint64_t not_sent_flows = 0;    // every loss point that counts flow records
     uint64_t ignored_packets = 0;   // kernel.table_full
     uint64_t flows_first_ms = 0, flows_last_ms = 0;  // the windows the losses fell into
     uint64_t packets_first_ms = 0, packets_last_ms = 0;
   };
+  const LossTotals& loss_totals() const { return losses_; }
+  void restore_loss_totals(const LossTotals& t) { losses_ = t; }
+
+ private:
+  explicit Encoder(EncoderOptions options) : options_(std::move(options)) {}
+
   void add_losses(const sinks::LossReport& report);
 
   EncoderOptions options_;

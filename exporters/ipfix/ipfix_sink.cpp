@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -124,12 +125,45 @@ Result<void> IpfixSink::send_all(const Message& message) {
   return {};
 }
 
+// Over UDP the kernel tells of a refused datagram (ICMP port unreachable) only at the next
+// send, which fails with ECONNREFUSED and sends nothing. So a refusal recalls the datagram
+// before it (sent without an error, its records counted written) unless the outage was known
+// already, and fails this batch. While refused, each datagram is still sent once more (the
+// failed send took the error), so that the next send learns whether the collector is back;
+// those batches count lost, the last one possibly in error (docs/ipfix.md).
+// Over UDP the kernel tells of a refused datagram (ICMP port unreachable) only at the next
+// send, which then fails with ECONNREFUSED and sends nothing. So a refusal recalls the
+// datagram before it (sent without an error, its records counted written) unless the outage
+// was known already, and fails this batch. While refused, the datagram is sent once more (the
+// failed send took the error), so that the next send learns whether the collector is back.
 Result<void> IpfixSink::write(std::span<const sinks::Item> batch) {
   if (fd_ < 0)
     if (auto ok = connect(); !ok) return ok;
-  for (const Message& m : encoder_.encode(batch, static_cast<uint32_t>(std::time(nullptr))))
-    if (auto ok = send_all(m); !ok) return ok;
+  bool udp = options_.transport == Transport::udp;
+  auto totals = encoder_.loss_totals();
+  std::vector<size_t> flows;
+  auto messages = encoder_.encode(batch, static_cast<uint32_t>(std::time(nullptr)), &flows);
+  for (size_t i = 0; i < messages.size(); ++i) {
+    auto ok = send_all(messages[i]);
+    if (ok) {
+      if (udp) {  // and so the datagram before was not refused
+        refused_ = false;
+        last_sent_flows_ = flows[i];
+      }
+      continue;
+    }
+    if (udp && ok.error().code == ECONNREFUSED) {
+      if (!refused_) recalled_ += last_sent_flows_;
+      refused_ = true;
+      (void)send_all(messages[i]);
+    }
+    // The batch failed: its loss reports go to the next one, whose encoding adds them again.
+    encoder_.restore_loss_totals(totals);
+    return ok;
+  }
   return {};
 }
+
+uint64_t IpfixSink::take_recalled() { return std::exchange(recalled_, 0); }
 
 }  // namespace kscope::ipfix

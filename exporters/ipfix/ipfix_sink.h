@@ -37,6 +37,7 @@ class IpfixSink final : public sinks::Sink {
   IpfixSink& operator=(const IpfixSink&) = delete;
 
   Result<void> write(std::span<const sinks::Item> batch) override;
+  uint64_t take_recalled() override;
 
   // "127.0.0.1:4739/udp", "[::1]:4739/tcp": the address connected to.
   const std::string& address() const { return address_; }
@@ -50,6 +51,11 @@ class IpfixSink final : public sinks::Sink {
   Encoder encoder_;
   int fd_ = -1;
   std::string address_;
+  // UDP: whether the last send was refused (the collector's port closed), the flow records of
+  // the last datagram sent while it was not (counted written), and those recalled since.
+  bool refused_ = false;
+  size_t last_sent_flows_ = 0;
+  uint64_t recalled_ = 0;
 };
 
 }  // namespace kscope::ipfix

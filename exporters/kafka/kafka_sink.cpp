@@ -20,9 +20,6 @@ constexpr int kMetadataWaitMs = 500;
 constexpr std::array<std::string_view, 5> kCompressions = {"none", "gzip", "snappy", "lz4",
                                                            "zstd"};
 
-// A loss report's messages carry this address as their opaque, flow records none: the
-// delivery report tells them apart by it.
-const char kReportTag = 0;
 
 struct ConfFree {
   void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
@@ -155,16 +152,30 @@ void KafkaSink::produce(std::string_view value, std::string_view key) {
   }
 }
 
+// A copy to every partition. A copy that does not reach its partition (refused now, or not
+// delivered in time) hands its counts to the next report for that partition (unsent_), so
+// that a consumer of any one partition sees every loss once.
 void KafkaSink::produce_report(const LossReport& r) {
-  line_.clear();
-  append_loss_json(line_, r, o_.name, o_.context.node_name);
   int32_t n = refresh_partitions();
   // Before the topic's partitions were ever known, the report goes where its key hashes to.
   int32_t first = n ? 0 : RD_KAFKA_PARTITION_UA, last = n ? n - 1 : RD_KAFKA_PARTITION_UA;
-  for (int32_t p = first; p <= last; ++p)
+  for (int32_t p = first; p <= last; ++p) {
+    // The message's opaque: the report as sent, which the delivery report needs on failure.
+    auto sent = std::make_unique<LossReport>(r);
+    if (auto it = unsent_.find(p); it != unsent_.end()) {
+      sent->absorb(it->second);
+      unsent_.erase(it);
+    }
+    line_.clear();
+    append_loss_json(line_, *sent, o_.name, o_.context.node_name);
     if (rd_kafka_produce(topic_.get(), p, RD_KAFKA_MSG_F_COPY, line_.data(), line_.size() - 1,
-                         "loss", 4, const_cast<char*>(&kReportTag)) != 0)
+                         "loss", 4, sent.get()) == 0) {
+      sent.release();  // on_delivery frees it
+    } else {
       ++reports_lost_;
+      unsent_[p] = std::move(*sent);
+    }
+  }
 }
 
 int32_t KafkaSink::refresh_partitions() {
@@ -186,8 +197,12 @@ Result<void> KafkaSink::flush() {
 
 void KafkaSink::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* self = static_cast<KafkaSink*>(opaque);
-  if (m->_private == &kReportTag) {
-    if (m->err) ++self->reports_lost_;
+  if (m->_private) {  // a loss report's copy (flow records and events have no opaque)
+    std::unique_ptr<LossReport> sent(static_cast<LossReport*>(m->_private));
+    if (m->err) {
+      ++self->reports_lost_;
+      self->unsent_[m->partition].absorb(*sent);
+    }
   } else if (m->err) {
     ++self->delivery_failed_;
     self->last_failure_ = rd_kafka_err2str(m->err);

@@ -93,6 +93,9 @@ class KafkaSink final : public Sink {
   std::atomic<uint64_t> delivered_{0}, queue_full_{0}, delivery_failed_{0}, reports_lost_{0};
   std::string last_failure_;  // why the last delivery failed; sink thread only
   uint64_t reported_queue_full_ = 0, reported_failed_ = 0;  // as of the last take_losses
+  // By partition: what the loss reports that did not reach it said, for its next report.
+  // Sink thread only (delivery reports are served by rd_kafka_poll and rd_kafka_flush there).
+  std::map<int32_t, LossReport> unsent_;
   // Last, so that they are freed first (the topic before the handle) while the callbacks
   // can still reach everything above.
   std::unique_ptr<rd_kafka_t, HandleFree> rk_;

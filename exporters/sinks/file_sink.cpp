@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -103,7 +104,7 @@ Result<void> FileSink::rotate() {
       return fail_errno(fmt::format("rotate {}", o_.path), errno);
     if (o_.compress) {
       if (auto z = gzip_file(first, backup(1)); !z) {
-        (void)open_file();
+        if (auto o = open_file(); !o) return o;
         return z;
       }
     }
@@ -111,32 +112,43 @@ Result<void> FileSink::rotate() {
   return open_file();
 }
 
+// The buffer into the file, whole lines only: a short write (a full disk) leaves part of a
+// line, which is cut off again, else the next write would glue its line onto it. whole_
+// counts the lines (one an item) that are in the file.
 Result<void> FileSink::write_out() {
-  const char* p = buffer_.data();
-  size_t left = buffer_.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd_, p, left);
+  size_t done = 0;
+  int err = 0;
+  while (done < buffer_.size()) {
+    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      buffer_.clear();
-      return fail(fmt::format("write flow log {}: {}", o_.path, std::strerror(err)),
-                  err == ENOSPC ? "the file system is full: free space or lower max_size"
-                                : "",
-                  err);
+      err = errno;
+      break;
     }
-    p += n;
-    left -= static_cast<size_t>(n);
+    done += static_cast<size_t>(n);
   }
+  size_t kept = done;
+  while (kept > 0 && buffer_.data()[kept - 1] != '\n') --kept;
+  whole_ += static_cast<size_t>(std::count(buffer_.data(), buffer_.data() + kept, '\n'));
+  if (kept < done && owns_fd_) {
+    // O_APPEND: the torn part is at the end of the file. (Standard output cannot be cut.)
+    off_t end = lseek(fd_, 0, SEEK_END);
+    if (end >= 0 && ftruncate(fd_, end - static_cast<off_t>(done - kept)) != 0) err = errno;
+  }
+  size_ -= buffer_.size() - kept;  // size_ counted the whole buffer
   buffer_.clear();
-  return {};
+  if (!err) return {};
+  return fail(fmt::format("write flow log {}: {}", o_.path, std::strerror(err)),
+              err == ENOSPC ? "the file system is full: free space or lower max_size" : "", err);
 }
 
+// Stops at the first error: the items before it are in the file whole (whole_before_error()),
+// the others are not, so that the runner counts each once, written or lost.
 Result<void> FileSink::write(std::span<const Item> batch) {
+  whole_ = 0;
   if (fd_ < 0)  // a rotation could not open the next file: try again
     if (auto o = open_file(); !o) return o;
   bool rotates = o_.path != "-";
-  Result<void> result;
   for (const auto& item : batch) {
     size_t before = buffer_.size();
     append_item_json(buffer_, item, o_.context, o_.name, o_.fields);
@@ -145,19 +157,22 @@ Result<void> FileSink::write(std::span<const Item> batch) {
     bool too_old = o_.rotate_interval.count() > 0 &&
                    std::chrono::steady_clock::now() - opened_ >= o_.rotate_interval && size_ > 0;
     if (rotates && (too_big || too_old)) {
-      // The line just made opens the next file.
+      // The line just made opens the next file; when there is none (fd_ -1), it and the rest
+      // of the batch are not written, and the error is the rotation's.
       std::string pending(buffer_.data() + before, line);
       buffer_.resize(before);
-      if (auto r = rotate(); !r) result = r;
+      if (auto r = rotate(); !r) {
+        buffer_.clear();
+        return r;
+      }
       buffer_.append(pending);
       size_ = 0;
     }
     size_ += line;
     if (buffer_.size() >= kWriteAt)
-      if (auto w = write_out(); !w) result = w;
+      if (auto w = write_out(); !w) return w;
   }
-  if (auto w = write_out(); !w) result = w;
-  return result;
+  return write_out();
 }
 
 Result<void> FileSink::flush() { return write_out(); }

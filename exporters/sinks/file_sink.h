@@ -34,6 +34,7 @@ class FileSink final : public Sink {
 
   Result<void> write(std::span<const Item> batch) override;
   Result<void> flush() override;
+  size_t whole_before_error() const override { return whole_; }
 
  private:
   explicit FileSink(FileOptions o) : o_(std::move(o)) {}
@@ -46,6 +47,7 @@ class FileSink final : public Sink {
   int fd_ = -1;
   bool owns_fd_ = false;
   uint64_t size_ = 0;  // of the open file, the buffer included
+  size_t whole_ = 0;   // lines (items) of the current batch in the file whole
   std::chrono::steady_clock::time_point opened_{};
   fmt::memory_buffer buffer_;
 };

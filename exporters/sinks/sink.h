@@ -5,6 +5,7 @@
 // counted, and written into its own stream in the next loss report.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -36,6 +37,18 @@ struct LossReport {
       if (n) return false;
     return true;
   }
+  // Takes in an earlier report that never reached the destination, so that what it counted
+  // is said by this one: its window, records and each loss point (by name) add up.
+  void absorb(const LossReport& earlier) {
+    if (earlier.window_start_ns && (!window_start_ns || earlier.window_start_ns < window_start_ns))
+      window_start_ns = earlier.window_start_ns;
+    records += earlier.records;
+    for (const auto& [point, n] : earlier.lost) {
+      auto it = std::find_if(lost.begin(), lost.end(), [&](const auto& l) { return l.first == point; });
+      if (it == lost.end()) lost.emplace_back(point, n);
+      else it->second += n;
+    }
+  }
 };
 
 // A trace event a sink asked for (sinks[].events: exec, exit...): rendered once by the
@@ -65,9 +78,17 @@ struct Context {
 class Sink {
  public:
   virtual ~Sink() = default;
-  // Sends a batch, in order, on the sink's own thread. An error means the batch's flow records
-  // were not delivered: the runner counts them as sink.write losses and goes on.
+  // Sends a batch, in order, on the sink's own thread. An error means the batch's items from
+  // whole_before_error() on were not delivered: the runner counts their records as sink.write
+  // losses, carries their loss reports' counts to the next report, and goes on.
   virtual Result<void> write(std::span<const Item> batch) = 0;
+  // After a write() that failed: how many items at the front of the batch are in the
+  // destination whole (none of the rest is, not even in part). A sink that cannot tell says 0.
+  virtual size_t whole_before_error() const { return 0; }
+  // Records of earlier batches that write() took without an error but that turned out lost,
+  // since the last call (a UDP datagram that only the next send learns was refused): the
+  // runner moves them from written to sink.write.
+  virtual uint64_t take_recalled() { return 0; }
   // Pushes out what the sink buffers; called when its queue runs empty and at shutdown.
   virtual Result<void> flush() { return {}; }
   // Loss points of the sink's own (past its queue) since the last call, appended to the

@@ -56,20 +56,16 @@ void SinkRunner::offer(LossReport r) {
 }
 
 // Fills in each loss report what only this sink knows: the records it wrote since the last
-// report and its own losses. A drop counts in the first report after it. Returns how many
-// records (flows and events) follow the batch's last report.
-size_t SinkRunner::prepare(std::vector<Item>& batch) {
-  size_t tail = 0;
+// report, its own losses, and what earlier reports that never reached the destination said
+// (unsent_). The counts assume the whole batch is written: settle() takes back what was not.
+void SinkRunner::prepare(std::vector<Item>& batch) {
   for (auto& item : batch) {
     if (is_record(item)) {
       ++written_since_report_;
-      ++tail;
       continue;
     }
-    tail = 0;
     auto& report = std::get<LossReport>(item);
-    report.records = written_since_report_;
-    written_since_report_ = 0;
+    report.records = std::exchange(written_since_report_, 0);
     uint64_t dropped;
     {
       std::lock_guard lock(mu_);
@@ -79,11 +75,48 @@ size_t SinkRunner::prepare(std::vector<Item>& batch) {
     report.lost.emplace_back("sink.write", std::exchange(failed_since_report_, 0));
     size_t own = report.lost.size();
     sink_->take_losses(report);
-    std::lock_guard lock(mu_);
-    for (size_t i = own; i < report.lost.size(); ++i)
-      totals_.lost[report.lost[i].first] += report.lost[i].second;
+    {
+      std::lock_guard lock(mu_);
+      for (size_t i = own; i < report.lost.size(); ++i)
+        totals_.lost[report.lost[i].first] += report.lost[i].second;
+    }
+    report.absorb(std::exchange(unsent_, {}));
   }
-  return tail;
+}
+
+// After the write: the batch's items from `whole` on did not reach the destination, and
+// `recalled` records of earlier batches turned out lost. Those records count as sink.write;
+// a report that was not written hands its counts to the next one (unsent_), less the records
+// it counted written that were not. So each record is counted once, written or lost, and
+// every loss reaches the first report that is written. Returns the records lost.
+uint64_t SinkRunner::settle(std::vector<Item>& batch, size_t whole, uint64_t recalled) {
+  uint64_t written = 0, lost = 0, lost_since_report = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (is_record(batch[i])) {
+      if (i < whole) {
+        ++written;
+      } else {
+        ++lost;
+        ++lost_since_report;
+      }
+      continue;
+    }
+    if (i < whole) continue;
+    auto& report = std::get<LossReport>(batch[i]);
+    report.records -= lost_since_report;
+    report.absorb({.lost = {{"sink.write", std::exchange(lost_since_report, 0)}}});
+    unsent_.absorb(report);
+  }
+  written_since_report_ -= lost_since_report;
+  failed_since_report_ += lost_since_report;
+  // Recalled records were counted written by an earlier batch, maybe in a report already.
+  written_since_report_ -= std::min(recalled, written_since_report_);
+  failed_since_report_ += recalled;
+  std::lock_guard lock(mu_);
+  totals_.records += written;
+  totals_.records -= std::min(recalled, totals_.records);
+  totals_.lost["sink.write"] += lost + recalled;
+  return lost + recalled;
 }
 
 void SinkRunner::run() {
@@ -110,26 +143,21 @@ void SinkRunner::run() {
       queue_.erase(queue_.begin(), queue_.begin() + n);
       for (const auto& item : batch) queued_ -= is_record(item);
     }
-    size_t flows = 0;
-    for (const auto& item : batch) flows += is_record(item);
-    size_t tail = prepare(batch);
+    prepare(batch);
     auto w = sink_->write(batch);
-    {
-      std::lock_guard lock(mu_);
-      if (w) totals_.records += flows;
-      else totals_.lost["sink.write"] += flows;
-    }
+    uint64_t lost = settle(batch, w ? batch.size() : sink_->whole_before_error(),
+                           sink_->take_recalled());
     if (!w) {
-      failed_since_report_ += flows;
-      written_since_report_ -= tail;  // the next report counts them lost, not written
       // Once per outage, not per batch: a destination down writes no line a batch to stderr.
       if (!failing_)
         log::warn("sink {}: {} (its records are lost, counted as sink.write, until it writes again)",
                   name_, w.error().message);
       failing_ = true;
-      lost_in_outage_ += flows;
-    } else if (failing_) {
-      log::info("sink {}: writes again, {} records lost meanwhile", name_, lost_in_outage_);
+      lost_in_outage_ += lost;
+    } else if (failing_ && std::any_of(batch.begin(), batch.end(), is_record)) {
+      // A warning, as the outage's start was: an operator who saw that needs to see its end.
+      // Records must go through: a loss report alone can fit in what a full disk has left.
+      log::warn("sink {}: writes again, {} records lost meanwhile", name_, lost_in_outage_);
       failing_ = false;
       lost_in_outage_ = 0;
     }

@@ -49,7 +49,8 @@ class SinkRunner {
 
  private:
   void run();
-  size_t prepare(std::vector<Item>& batch);
+  void prepare(std::vector<Item>& batch);
+  uint64_t settle(std::vector<Item>& batch, size_t whole, uint64_t recalled);
   void enqueue(Item item);
 
   std::string name_, kind_;
@@ -68,6 +69,7 @@ class SinkRunner {
   std::chrono::steady_clock::time_point deadline_{};  // of a stop: write no later than this
   // The runner thread's own counts; totals_ is guarded by mu_ for readers.
   uint64_t written_since_report_ = 0, failed_since_report_ = 0;
+  LossReport unsent_;  // what the reports that did not reach the destination said, merged
   Totals totals_;
   // The runner thread's: whether its last write failed, and the records lost since they began to.
   bool failing_ = false;

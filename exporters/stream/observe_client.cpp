@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -325,6 +326,12 @@ Result<StreamConnection> StreamConnection::open(const StreamAddress& a) {
     if (a.unix_path.size() >= sizeof sa.sun_path)
       return fail(fmt::format("{}: longer than a unix socket path can be", address));
     std::memcpy(sa.sun_path, a.unix_path.data(), a.unix_path.size());
+    // A file that is there but no socket (a typo'd path to the config, say) would only be
+    // "refused", as if the collector were down.
+    struct stat st {};
+    if (::stat(a.unix_path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
+      return fail(fmt::format("no stream at {}: not a unix socket", address),
+                  "point --server at the stream sink's unix: path, or at its HOST:PORT");
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return fail_errno("socket", errno);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
@@ -426,7 +433,14 @@ Result<Shown> LineFormatter::format_line(std::string_view line) {
   // Every line the server writes starts with its schema, so json passes lines on unparsed.
   static const std::string error_start = fmt::format("{{\"schema\":\"{}\"", kErrorSchema);
   bool maybe_error = line.starts_with(error_start);
-  if (format_ == OutputFormat::json && !maybe_error) return Shown{std::string(line) + "\n", {}};
+  // json passes lines on unparsed: kscope's own, which all start with a schema. Anything else
+  // is not the collector talking (an HTTP server at that port, say).
+  if (format_ == OutputFormat::json && !maybe_error) {
+    if (!line.starts_with("{\"schema\":\"kscope."))
+      return fail("the stream sent a line that is not a JSON object",
+                  "is --server the collector's stream address?");
+    return Shown{std::string(line) + "\n", {}};
+  }
   YAML::Node r;
   try {
     r = YAML::Load(std::string(line));

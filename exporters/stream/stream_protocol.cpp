@@ -1,5 +1,6 @@
 #include "exporters/stream/stream_protocol.h"
 
+#include <arpa/inet.h>
 #include <time.h>
 
 #include <charconv>
@@ -333,6 +334,10 @@ Result<StreamAddress> parse_address(std::string_view text) {
     if (close == std::string_view::npos) return bad();
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
+    in6_addr a6;
+    if (inet_pton(AF_INET6, std::string(host).c_str(), &a6) != 1)
+      return fail(bad().error().message,
+                  fmt::format("'{}' in brackets is not an IPv6 address", host));
   } else {
     size_t colon = text.rfind(':');
     if (colon == std::string_view::npos) return bad();

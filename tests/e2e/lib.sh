@@ -27,17 +27,24 @@ e2e_cleanup() {
 }
 trap e2e_cleanup EXIT
 
-# netns_pair A B NET: two network namespaces joined by a veth pair (veth0 in each, up), NET.1/24
-# in A and NET.2/24 in B, lo up; e2e_cleanup removes them on every exit path.
+# netns_pair A B NET [noipv6]: two network namespaces joined by a veth pair (veth0 in each,
+# up), NET.1/24 in A and NET.2/24 in B, lo up; with noipv6, IPv6 off in both before the links
+# come up (no router solicitation or DAD: only the test's packets cross). e2e_cleanup removes
+# them on every exit path.
 netns_pair() {
-  local ip=/usr/bin/ip
+  local ip=/usr/bin/ip ns
   netns_made+=("$1" "$2")
-  $ip netns add "$1" && $ip netns add "$2" &&
-    $ip link add veth0 netns "$1" type veth peer name veth0 netns "$2" &&
+  $ip netns add "$1" && $ip netns add "$2" || fail "could not make the namespaces $1 and $2"
+  if [[ ${4:-} == noipv6 ]]; then
+    for ns in "$1" "$2"; do
+      $ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    done
+  fi
+  $ip link add veth0 netns "$1" type veth peer name veth0 netns "$2" &&
     $ip -n "$1" addr add "$3.1/24" dev veth0 && $ip -n "$2" addr add "$3.2/24" dev veth0 &&
     $ip -n "$1" link set veth0 up && $ip -n "$2" link set veth0 up &&
     $ip -n "$1" link set lo up && $ip -n "$2" link set lo up ||
-    fail "could not make the namespaces $1 and $2"
+    fail "could not make the veth pair between $1 and $2"
 }
 
 # fail MESSAGE: prints it and kscope's stderr (if the script kept it in $tmp/err), exits 1.

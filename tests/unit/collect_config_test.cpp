@@ -213,6 +213,11 @@ INSTANTIATE_TEST_SUITE_P(
                   "c.yaml:2:9: unknown key 'enable' in sources.tcp; did you mean 'enabled'?",
                   "the only key in sources.tcp is enabled"},
         BadConfig{"colour: blue\n", "c.yaml:1:1: unknown key 'colour' at the top level", ""},
+        // redaction patterns std::regex can take
+        BadConfig{"redact: ['a{101}']\n",
+                  "c.yaml:1:10: redact[0]: a counted repeat ({...}) above 100 at byte 1", ""},
+        BadConfig{"redact: ['x{8888888888888888888}']\n",
+                  "c.yaml:1:10: redact[0]: a counted repeat ({...}) above 100 at byte 1", ""},
         // the token file: an absolute path (read when the collector starts)
         BadConfig{"token_file: etc/kscope/token\n",
                   "c.yaml:1:13: token_file: expected an absolute path, got 'etc/kscope/token'",

@@ -497,5 +497,33 @@ TEST(IpfixSink, UdpOneMessageADatagramOverIpv6) {
   EXPECT_EQ(records, 100u);
 }
 
+// UDP to a port where nothing listens: the kernel refuses each datagram at the send after it
+// (ECONNREFUSED, nothing sent). The refusal recalls the datagram before it, which had been
+// taken without an error, and the outage goes on (every batch lost) until a send is not
+// refused: of 4 one-record batches, none stays counted written.
+TEST(IpfixSink, UdpRefusalRecallsThePreviousDatagramAndTheOutageLasts) {
+  Fd u{socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
+  sockaddr_in a{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}, .sin_zero = {}};
+  ASSERT_EQ(bind(u.fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  uint16_t port = bound_port(u.fd);
+  auto sink = IpfixSink::open({.host = "127.0.0.1", .port = port});
+  ASSERT_TRUE(sink.has_value()) << sink.error().message;
+  std::vector<Item> one{record("10.0.0.1", 1, "10.0.0.2", 2, 17)};
+  ASSERT_TRUE((*sink)->write(one).has_value());  // received
+  EXPECT_EQ((*sink)->take_recalled(), 0u);
+  ASSERT_TRUE((*sink)->write(one).has_value());  // received too: nothing to recall
+  EXPECT_EQ((*sink)->take_recalled(), 0u);
+  close(std::exchange(u.fd, -1));  // the collector goes: the next datagram is refused
+  ASSERT_TRUE((*sink)->write(one).has_value());  // sent; refused after the fact
+  usleep(50'000);  // the ICMP port unreachable arrives
+  auto w = (*sink)->write(one);
+  ASSERT_FALSE(w.has_value());
+  EXPECT_EQ(w.error().message, fmt::format("IPFIX collector 127.0.0.1:{}/udp: send: Connection refused", port));
+  EXPECT_EQ((*sink)->take_recalled(), 1u);  // the datagram before
+  usleep(50'000);
+  EXPECT_FALSE((*sink)->write(one).has_value());  // still refused, nothing more to recall
+  EXPECT_EQ((*sink)->take_recalled(), 0u);
+}
+
 }  // namespace
 }  // namespace kscope::ipfix

@@ -350,6 +350,40 @@ TEST_F(KafkaSinkTest, CountsRecordsNotDeliveredWithinMessageTimeout) {
   EXPECT_EQ(t.queue_full, 0u);
 }
 
+// A loss report a partition did not get (not delivered within message_timeout) hands its
+// counts to that partition's next report: a consumer of any one partition misses no loss.
+TEST_F(KafkaSinkTest, ReportNotDeliveredGoesIntoThePartitionsNextReport) {
+  MockCluster cluster(1, "flows", 2);
+  KafkaOptions o = options(cluster, "flows");
+  o.message_timeout = 300ms;
+  auto sink = open_sink(o);
+  LossReport first{.window_start_ns = 1, .window_end_ns = 2, .lost = {{"kernel.table_full", 0}}};
+  ASSERT_TRUE(sink->write(std::vector<Item>{first}));  // the topic's partitions known from here
+  ASSERT_TRUE(sink->write(records(0, 1)));
+  ASSERT_TRUE(flush_until(*sink, [](auto& t) { return t.delivered == 1; }));
+
+  cluster.down();
+  LossReport a{.window_start_ns = 2, .window_end_ns = 3, .records = 4, .lost = {{"kernel.table_full", 5}}};
+  ASSERT_TRUE(sink->write(std::vector<Item>{a}));
+  ASSERT_TRUE(flush_until(*sink, [](auto& t) { return t.reports_lost == 2; }))
+      << "reports lost " << sink->totals().reports_lost;
+  cluster.up();
+  LossReport b{.window_start_ns = 3, .window_end_ns = 4, .records = 1, .lost = {{"kernel.table_full", 0}}};
+  ASSERT_TRUE(sink->write(std::vector<Item>{b}));
+  LossReport both{.window_start_ns = 2, .window_end_ns = 4, .records = 5, .lost = {{"kernel.table_full", 5}}};
+  std::map<int, std::vector<std::string>> reports;  // by partition
+  for (int i = 0; i < 50 && reports[0].size() + reports[1].size() < 4; ++i) {
+    EXPECT_TRUE(sink->flush());
+    reports.clear();
+    for (const auto& m : consume(cluster.bootstraps(), "flows"))
+      if (m.key == "loss") reports[m.partition].push_back(m.value);
+  }
+  for (int p : {0, 1})
+    EXPECT_EQ(reports[p], (std::vector<std::string>{loss_line(first, "kafka-test"),
+                                                    loss_line(both, "kafka-test")}))
+        << "partition " << p;
+}
+
 TEST_F(KafkaSinkTest, ShutdownWhileBrokersAreDownIsBounded) {
   MockCluster cluster(1, "flows", 1);
   auto sink = open_sink(options(cluster, "flows"));

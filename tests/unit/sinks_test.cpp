@@ -1,6 +1,8 @@
 // The sinks' common parts without a kernel: the flow log's record schema (whole lines), field
 // masks, the file sink's rotation and compression, and the runner's bounded queue, whose
 // drops are counted exactly and written into the sink's own stream with the next report.
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -9,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -19,6 +22,7 @@
 #include "exporters/sinks/file_sink.h"
 #include "exporters/sinks/flow_json.h"
 #include "exporters/sinks/sink_runner.h"
+#include "base/log.h"
 #include "flows.h"
 
 namespace kscope::sinks {
@@ -205,7 +209,53 @@ TEST_F(SinksFile, OpenErrorNamesThePath) {
   EXPECT_EQ(s.error().hint, "check that the directory exists and is writable by the collector");
 }
 
-// A sink whose destination is stuck until the test lets it go, that keeps what it got.
+// A full disk in the middle of a line (RLIMIT_FSIZE: a short write, then EFBIG as ENOSPC
+// would be): the part written is cut off again, so the file holds whole lines only, the
+// items before the error are said written, and the next write starts a line of its own.
+TEST_F(SinksFile, ShortWriteLeavesWholeLinesOnly) {
+  std::string one = line_of(records(1)[0]);
+  auto path = dir_ / "flows.json";
+  auto s = FileSink::open({.name = "f", .path = path, .max_size = 0, .context = {"node-a", kWallAtBoot}});
+  ASSERT_TRUE(s.has_value());
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = one.size() * 3 / 2;  // room for a line and a half
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  auto w = (*s)->write(records(3));
+  setrlimit(RLIMIT_FSIZE, &old);
+  signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(w.has_value());
+  EXPECT_EQ(w.error().message, fmt::format("write flow log {}: {}", path.string(), std::strerror(EFBIG)));
+  EXPECT_EQ((*s)->whole_before_error(), 1u);
+  EXPECT_EQ(fs::file_size(path), one.size());
+  ASSERT_TRUE((*s)->write(records(2, 5)).has_value());
+  auto got = lines(path);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[1] + "\n", line_of(records(1, 5)[0]));
+}
+
+// A rotation that cannot rename (here FILE.1 is a directory, as a read-only directory would
+// refuse it too) fails the batch with its own reason; the lines before the rotation point are
+// in the file and said written, the rest not.
+TEST_F(SinksFile, FailedRotationSaysWhyAndCountsTheLinesBeforeIt) {
+  std::string one = line_of(records(1)[0]);
+  auto path = dir_ / "flows.json";
+  fs::create_directories(dir_ / "flows.json.1" / "x");
+  auto s = FileSink::open({.name = "f", .path = path, .max_size = 2 * one.size(), .max_backups = 1,
+                           .context = {"node-a", kWallAtBoot}});
+  ASSERT_TRUE(s.has_value());
+  auto w = (*s)->write(records(5));
+  ASSERT_FALSE(w.has_value());
+  EXPECT_EQ(w.error().message, fmt::format("rotate {}: Is a directory", path.string()));
+  EXPECT_EQ((*s)->whole_before_error(), 2u);
+  EXPECT_EQ(lines(path).size(), 2u);
+}
+
+// A sink whose destination is stuck until the test lets it go, that keeps what it got. It
+// refuses the next write (fail_next) or the next `refuse` writes, after `whole` items of each
+// reached it, and can recall records it took.
 class GatedSink final : public Sink {
  public:
   Result<void> write(std::span<const Item> batch) override {
@@ -213,16 +263,31 @@ class GatedSink final : public Sink {
     entered = true;
     cv.notify_all();
     cv.wait(lock, [&] { return open; });
-    got.insert(got.end(), batch.begin(), batch.end());
-    if (fail_next) {
-      fail_next = false;
-      return fail("refused");
-    }
+    bool refused = fail_next || refuse > 0;
+    fail_next = false;
+    refuse -= refuse > 0;
+    size_t kept = refused ? std::min(whole, batch.size()) : batch.size();
+    got.insert(got.end(), batch.begin(), batch.begin() + static_cast<long>(kept));
+    if (refused) return fail("refused");
     return {};
+  }
+  size_t whole_before_error() const override { return whole; }
+  uint64_t take_recalled() override { return std::exchange(recalled, 0); }
+  void let_in() {
+    std::lock_guard lock(mu);
+    open = true;
+    cv.notify_all();
+  }
+  void wait_entered() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return entered; });
   }
   std::mutex mu;
   std::condition_variable cv;
   bool open = false, entered = false, fail_next = false;
+  int refuse = 0;
+  size_t whole = 0;
+  uint64_t recalled = 0;
   std::vector<Item> got;
 };
 
@@ -320,6 +385,112 @@ TEST(SinksRunner, EventsByToolAndProcessFilters) {
   EXPECT_EQ(std::get<EventItem>(sink.got[1]).pid, 11u);
   EXPECT_EQ(std::get<LossReport>(sink.got[2]).records, 2u);
   EXPECT_EQ(line_of(sink.got[0]), "{}\n");  // an event is written as the collector rendered it
+}
+
+std::map<std::string, uint64_t> lost_of(const LossReport& r) { return {r.lost.begin(), r.lost.end()}; }
+
+// The runner's totals: records written, and lost at write.
+void expect_totals(const SinkRunner& runner, uint64_t written, uint64_t lost) {
+  auto t = runner.totals();
+  EXPECT_EQ(t.records, written);
+  EXPECT_EQ(t.lost.at("sink.write"), lost);
+}
+
+// Until the runner counted `n` records lost at write (10 s at most).
+void wait_write_lost(const SinkRunner& runner, uint64_t n) {
+  for (int i = 0; i < 10000 && runner.totals().lost.at("sink.write") < n; ++i) usleep(1000);
+}
+
+// A report that could not be written hands what it counted (its window, the records written
+// before it, the upstream and sink losses) to the next report that is.
+TEST(SinksRunner, ReportNotWrittenHandsItsLossesToTheNext) {
+  auto owned = std::make_unique<GatedSink>();
+  GatedSink& sink = *owned;
+  SinkRunner runner("g", "test", std::move(owned), 100, {});
+  runner.offer(tcp_record());  // written
+  sink.let_in();
+  for (int i = 0; i < 1000 && runner.totals().records == 0; ++i) usleep(1000);
+  ASSERT_EQ(runner.totals().records, 1u);
+  {
+    std::lock_guard lock(sink.mu);
+    sink.refuse = 2;
+    sink.open = false;
+    sink.entered = false;
+  }
+  runner.offer(tcp_record());  // the first refused batch, alone
+  sink.wait_entered();
+  runner.offer(tcp_record());  // the second: two records and report A
+  runner.offer(tcp_record());
+  runner.offer(LossReport{.window_start_ns = 10, .window_end_ns = 20, .lost = {{"kernel.table_full", 5}}});
+  sink.let_in();
+  wait_write_lost(runner, 3);
+  runner.offer(LossReport{.window_start_ns = 20, .window_end_ns = 30, .lost = {{"kernel.table_full", 0}}});
+  runner.stop(std::chrono::seconds(10));
+  ASSERT_EQ(sink.got.size(), 2u);  // the first record and report B
+  const auto& b = std::get<LossReport>(sink.got.back());
+  EXPECT_EQ(b.window_start_ns, 10u);
+  EXPECT_EQ(b.records, 1u);  // the first record: no report said it yet
+  EXPECT_EQ(lost_of(b), (std::map<std::string, uint64_t>{
+                            {"kernel.table_full", 5}, {"sink.queue", 0}, {"sink.write", 3}}));
+  EXPECT_FALSE(b.complete());
+  expect_totals(runner, 1, 3);
+}
+
+// A batch refused after its first items reached the destination: those are written, with the
+// report among them; the rest are lost, each record counted once; a recalled record (one the
+// sink took earlier but learnt was lost) moves from written to lost.
+TEST(SinksRunner, PartlyWrittenBatchCountsEachRecordOnce) {
+  auto owned = std::make_unique<GatedSink>();
+  GatedSink& sink = *owned;
+  sink.refuse = 1;
+  sink.whole = 3;
+  SinkRunner runner("g", "test", std::move(owned), 100, {});
+  runner.offer(tcp_record());  // blocks in write(): the rest makes one batch
+  sink.wait_entered();
+  {
+    std::lock_guard lock(sink.mu);
+    sink.refuse = 2;  // this batch and the next: [r] then [r, A, r, r]
+  }
+  runner.offer(tcp_record());
+  runner.offer(LossReport{.window_start_ns = 1, .window_end_ns = 2});
+  runner.offer(tcp_record());
+  runner.offer(tcp_record());
+  sink.let_in();
+  wait_write_lost(runner, 1);
+  {
+    std::lock_guard lock(sink.mu);
+    sink.recalled = 1;
+  }
+  runner.offer(tcp_record());  // written; an earlier record recalled
+  wait_write_lost(runner, 2);
+  runner.offer(LossReport{.window_start_ns = 2, .window_end_ns = 3});
+  runner.stop(std::chrono::seconds(10));
+  // The first batch: its one record (whole 3 > 1). The second: [r, A, r] whole, r lost.
+  ASSERT_EQ(sink.got.size(), 6u);
+  const auto& a = std::get<LossReport>(sink.got[2]);
+  EXPECT_EQ(a.records, 2u);
+  const auto& b = std::get<LossReport>(sink.got.back());
+  EXPECT_EQ(b.records, 1u);  // the record after A and the last one, less the recalled
+  EXPECT_EQ(lost_of(b).at("sink.write"), 2u);
+  expect_totals(runner, 3, 2);
+}
+
+// The end of an outage is said as its start was: a warning, shown at the default verbosity.
+TEST(SinksRunner, RecoveryIsSaidByDefault) {
+  auto owned = std::make_unique<GatedSink>();
+  GatedSink& sink = *owned;
+  sink.refuse = 1;
+  sink.open = true;
+  log::set_verbosity(0);
+  testing::internal::CaptureStderr();
+  SinkRunner runner("g", "test", std::move(owned), 100, {});
+  runner.offer(tcp_record());
+  wait_write_lost(runner, 1);
+  runner.offer(tcp_record());
+  runner.stop(std::chrono::seconds(10));
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("warning: sink g: refused (its records are lost"), std::string::npos) << err;
+  EXPECT_NE(err.find("warning: sink g: writes again, 1 records lost meanwhile"), std::string::npos) << err;
 }
 
 }  // namespace
