@@ -88,7 +88,9 @@ Result<std::unique_ptr<sinks::Sink>> open_sink(const SinkConfig& c, const sinks:
       return std::unique_ptr<sinks::Sink>(std::move(*s));
     }
     case SinkType::stream: {
-      stream::StreamOptions o{.listen = c.stream.listen,
+      stream::StreamOptions o{.name = c.name,
+                              .fields = *mask,
+                              .listen = c.stream.listen,
                               .unix_path = c.stream.unix_path,
                               .ring_records = c.stream.buffer,
                               .client_queue = c.stream.client_queue,

@@ -42,7 +42,6 @@ namespace {
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 constexpr auto kLinger = std::chrono::seconds(2);  // also how long a stop waits for clients
 constexpr size_t kBatchBytes = 64 * 1024;          // written to a client in one go at most
-constexpr std::string_view kSinkName = "stream";
 
 // The overflow record passes every filter: what it counts has no flow to match.
 bool passes(const flows::FlowFilters& f, const flows::FlowRecord& r) {
@@ -496,7 +495,7 @@ Result<void> StreamSink::write(std::span<const sinks::Item> batch) {
   lines.reserve(batch.size());
   for (const auto& item : batch) {
     fmt::memory_buffer out;
-    sinks::append_item_json(out, item, s.options.context, kSinkName);
+    sinks::append_item_json(out, item, s.options.context, s.options.name, s.options.fields);
     lines.push_back(std::make_shared<const std::string>(out.data(), out.size()));
   }
   std::vector<std::shared_ptr<Client>> wake;

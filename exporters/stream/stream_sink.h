@@ -13,12 +13,15 @@
 #include <string>
 
 #include "base/result.h"
+#include "exporters/sinks/flow_json.h"
 #include "exporters/sinks/sink.h"
 #include "exporters/stream/stream_protocol.h"
 
 namespace kscope::stream {
 
 struct StreamOptions {
+  std::string name = "stream";          // the sink's name, in its loss reports
+  sinks::FieldMask fields;              // the record fields its lines keep (default: all)
   std::string listen{kDefaultAddress};  // TCP "HOST:PORT" (port 0: the kernel picks); "": none
   std::string unix_path;                // a unix socket; "": none. A stale one is replaced
   mode_t unix_mode = 0660;

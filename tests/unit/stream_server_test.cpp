@@ -237,6 +237,31 @@ TEST(StreamServer, FollowSendsTheBacklogThenEachNewRecordThatPasses) {
   EXPECT_NE(l->find(R"("lost":{"sink.queue":3})"), std::string::npos) << *l;
 }
 
+// The sink's name in its loss reports and its fields in its records, as a file sink's.
+TEST(StreamServer, NameAndFieldsAreTheSinksOwn) {
+  StreamOptions o = options();
+  o.name = "live";
+  auto mask = sinks::FieldMask::parse({"IP", "packets"});
+  ASSERT_TRUE(mask);
+  o.fields = *mask;
+  auto sink = start(std::move(o));
+  ASSERT_TRUE(sink);
+  Client c(sink->port());
+  ASSERT_TRUE(c.request(R"({"follow":true})"));
+  ASSERT_TRUE(eventually([&] { return sink->stats().following == 1; }));
+  write(*sink, {flow(0, 443), sinks::LossReport{.window_start_ns = 1, .window_end_ns = 2, .records = 1}});
+  auto record = c.line();
+  ASSERT_TRUE(record);
+  EXPECT_NE(record->find(R"("IP":{"source":"10.0.0.1")"), std::string::npos) << *record;
+  EXPECT_NE(record->find(R"("packets":)"), std::string::npos) << *record;
+  EXPECT_EQ(record->find(R"("bytes":)"), std::string::npos) << *record;
+  EXPECT_EQ(record->find(R"("l4":)"), std::string::npos) << *record;
+  auto report = c.line();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->starts_with(R"({"schema":"kscope.loss.v1","sink":"live","node_name":)"))
+      << *report;
+}
+
 TEST(StreamServer, EightClientsOverTcpAndUnixEachGetExactlyTheirRecords) {
   std::string dir = temp_dir();
   StreamOptions o = options();
