@@ -78,8 +78,9 @@ constexpr std::array<std::string_view, 27> kAllPaths = {
 
 // Regular expressions, each compiled here so that a bad one is an error with its line.
 // libstdc++'s std::regex compiles a counted repeat by copying its atom that many times, with
-// a signed count that overflows (undefined behaviour, found by tests/fuzz/config_fuzz), and
-// matches recursively: what it is given stays small. "" when the pattern is fine.
+// a signed count that overflows (undefined behaviour, found by tests/fuzz/config_fuzz), as does
+// a back-reference's number, and matches recursively: what it is given stays small. "" when
+// the pattern is fine.
 std::string pattern_too_big(std::string_view p) {
   constexpr size_t kMaxPattern = 256;
   constexpr uint64_t kMaxRepeat = 100;
@@ -87,7 +88,12 @@ std::string pattern_too_big(std::string_view p) {
     return fmt::format("the pattern is longer than {} bytes", kMaxPattern);
   for (size_t i = 0; i < p.size(); ++i) {
     if (p[i] == '\\') {
-      ++i;
+      // A back-reference's number overflows the same way.
+      size_t digits = 0;
+      while (i + 1 + digits < p.size() && std::isdigit(static_cast<unsigned char>(p[i + 1 + digits])))
+        ++digits;
+      if (digits > 2) return fmt::format("a back-reference above \\99 at byte {}", i);
+      i += digits ? digits : 1;
       continue;
     }
     if (p[i] != '{') continue;

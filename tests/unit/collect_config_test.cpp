@@ -218,6 +218,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "c.yaml:1:10: redact[0]: a counted repeat ({...}) above 100 at byte 1", ""},
         BadConfig{"redact: ['x{8888888888888888888}']\n",
                   "c.yaml:1:10: redact[0]: a counted repeat ({...}) above 100 at byte 1", ""},
+        BadConfig{"redact: ['(a)\\8888888888888888888']\n",
+                  "c.yaml:1:10: redact[0]: a back-reference above \\99 at byte 3", ""},
         // the token file: an absolute path (read when the collector starts)
         BadConfig{"token_file: etc/kscope/token\n",
                   "c.yaml:1:13: token_file: expected an absolute path, got 'etc/kscope/token'",
