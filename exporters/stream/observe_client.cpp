@@ -33,32 +33,6 @@ bool parse_number(std::string_view s, T& out) {
   return !s.empty() && ec == std::errc{} && end == s.data() + s.size();
 }
 
-// Whether s is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points past
-// U+10FFFF) without C0 controls or DEL.
-bool printable_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) return false;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : 0;
-    if (n == 0 || c > 0xf4 || i + n >= s.size()) return false;
-    uint32_t cp = c & (0x3f >> n);
-    for (size_t k = 1; k <= n; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = cp << 6 | (cc & 0x3f);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 Result<void> add_flag(flows::FlowFilter& f, const FilterFlag& flag) {
   const std::string as_given =
       fmt::format("{}--{} '{}'", flag.negated ? "--not " : "", flag.name, flag.value);
@@ -100,10 +74,10 @@ Result<void> add_flag(flows::FlowFilter& f, const FilterFlag& flag) {
     if (v.size() > 15)
       return fail(fmt::format("{} is longer than a command name (15 bytes)", as_given),
                   "give the name as `ps -o comm` shows it");
-    // The request is JSON: text that is not UTF-8, or holds control characters, would not
+    // The request is JSON: text that is not UTF-8 (or holds control characters) would not
     // reach the collector as it was given.
-    if (!printable_utf8(v))
-      return fail(fmt::format("--{}: not UTF-8 text without control characters", flag.name),
+    if (!utf8_text(v))
+      return fail(fmt::format("--{}: not UTF-8 text", flag.name),
                   "give the name as `ps -o comm` shows it");
     f.comms.push_back(v);
     return {};

@@ -247,7 +247,35 @@ std::string request_line(const StreamRequest& r) {
   return fmt::to_string(out);
 }
 
+bool utf8_text(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : 0;
+    if (n == 0 || c > 0xf4 || i + n >= s.size()) return false;
+    uint32_t cp = c & (0x3f >> n);
+    for (size_t k = 1; k <= n; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = cp << 6 | (cc & 0x3f);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 Result<StreamRequest> parse_request(std::string_view line) {
+  // JSON is UTF-8 (RFC 8259); yaml-cpp would take other bytes as they come and write them
+  // back otherwise, so a filter would not match what the client meant.
+  if (!utf8_text(line))
+    return fail("request: not UTF-8 text", "send one JSON object on one line, e.g. {\"version\":1}");
   YAML::Node root;
   try {
     root = YAML::Load(std::string(line));

@@ -30,6 +30,10 @@ struct StreamRequest {
 
 // The request line a client sends, newline included.
 std::string request_line(const StreamRequest& r);
+// Whether s is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points past
+// U+10FFFF) without control characters other than tab, CR and LF.
+bool utf8_text(std::string_view s);
+
 // One request line (without its newline); the error names the field and what it expects.
 Result<StreamRequest> parse_request(std::string_view line);
 

@@ -515,6 +515,22 @@ TEST(StreamProtocol, RequestLineRoundTrips) {
   EXPECT_EQ(request_line(*back), line);
 }
 
+// JSON is UTF-8: a request with other bytes is refused whole (found by tests/fuzz/stream_fuzz:
+// a drop reason with 0xff bytes came back otherwise after request_line()).
+TEST(StreamProtocol, RequestMustBeUtf8) {
+  for (std::string bad : {std::string("{\"deny\":[{\"drop_reason\":[\"NO_SO\xff\"]}]}"),
+                          std::string("{\"allow\":[{\"comm\":[\"a\x01\"]}]}"),
+                          std::string("{\"allow\":[{\"comm\":[\"\xc0\xaf\"]}]}"),
+                          std::string("{\"allow\":[{\"comm\":[\"\xed\xa0\x80\"]}]}")}) {
+    auto r = parse_request(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().message, "request: not UTF-8 text") << bad;
+  }
+  auto ok = parse_request("{\"allow\":[{\"comm\":[\"caf\xc3\xa9\"]}]}\t");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->filters.allow.at(0).comms, std::vector<std::string>{"caf\xc3\xa9"});
+}
+
 TEST(StreamProtocol, Rfc3339) {
   EXPECT_EQ(parse_rfc3339("2026-01-01T00:00:00Z"), uint64_t(kBootToWall));
   EXPECT_EQ(parse_rfc3339("2026-01-01T01:00:00.5+01:00"), uint64_t(kBootToWall) + kSec / 2);
