@@ -61,6 +61,7 @@ struct Collector::State {
   asio::io_context& io;
   Config config;
   std::string token;  // the bearer token of config.token_file; "" for none
+  uint64_t unauthorized_gone = 0;  // 401s of endpoints a reload replaced
   std::optional<flows::CgroupPaths> cgroups;
   std::unique_ptr<Workload> workload;
   prom::MetricSet metrics;
@@ -281,6 +282,8 @@ struct Collector::State {
       self_state.active_flows = flow->flows();
     }
     self_state.sinks = sinks->states();
+    self_state.unauthorized_metrics = unauthorized_gone + (server ? server->stats().unauthorized : 0);
+    self_state.unauthorized_stream = sinks->stream_unauthorized();
     self_state.anon_limit = config.limits.memory;
     self_state.bpf_limit = config.limits.bpf_memory;
     self_state.anon_bytes = anon_resident_bytes();
@@ -397,7 +400,10 @@ struct Collector::State {
       return handle(r);
     });
     if (!server_or) return std::unexpected(server_or.error());
-    if (server) server->stop();
+    if (server) {
+      unauthorized_gone += server->stats().unauthorized;
+      server->stop();
+    }
     server = std::move(*server_or);
     server->set_bearer_token(token);
     return {};

@@ -121,6 +121,10 @@ SelfMetrics::SelfMetrics(prom::MetricSet& self)
       scrape_errors_(self.add(spec("kscope_scrape_errors_total",
                                    "Scrapes during which a probe could not be read",
                                    MetricKind::counter))),
+      unauthorized_(self.add(spec("kscope_unauthorized_requests_total",
+                                  "Requests turned away for want of the bearer token (token_file): "
+                                  "endpoint=metrics (answered 401) or stream (clients refused)",
+                                  MetricKind::counter, {"endpoint"}))),
       flows_(self.add(spec("kscope_flows_active", "Flows in the collector's flow table",
                            MetricKind::gauge))),
       memory_(self.add(spec("kscope_memory_bytes",
@@ -221,6 +225,11 @@ void SelfMetrics::update(const SelfState& s, const prom::MetricSet& budgeted) {
   expired_.set({}, static_cast<double>(budgeted.expired()));
   scrape_.set({}, s.last_scrape_seconds);
   scrape_errors_.set({}, static_cast<double>(s.scrape_errors));
+  for (auto [endpoint, n] : {std::pair{"metrics", s.unauthorized_metrics},
+                             std::pair{"stream", s.unauthorized_stream}}) {
+    one[0] = endpoint;
+    unauthorized_.set(one, static_cast<double>(n));
+  }
   flows_.set({}, static_cast<double>(s.active_flows));
   for (auto [kind, used] : {std::pair{"accounted", s.accounted_bytes}, std::pair{"anon", s.anon_bytes},
                             std::pair{"bpf", s.bpf_bytes}}) {

@@ -111,6 +111,7 @@ void SinkSet::apply(const std::vector<SinkConfig>& configs, std::vector<Error>& 
   // is free for the new one.
   std::erase_if(running_, [&](Running& r) {
     bool keep = std::find(configs.begin(), configs.end(), r.config) != configs.end();
+    if (!keep && r.stream) stream_unauthorized_gone_ += r.stream->stats().unauthorized;
     if (!keep) r.runner->stop(kStopLimit);
     return !keep;
   });
@@ -176,6 +177,13 @@ void SinkSet::set_stream_token(const std::string& token) {
   stream_token_ = token;
   for (auto& s : running_)
     if (s.stream) s.stream->set_token(token);
+}
+
+uint64_t SinkSet::stream_unauthorized() const {
+  uint64_t n = stream_unauthorized_gone_;
+  for (const auto& s : running_)
+    if (s.stream) n += s.stream->stats().unauthorized;
+  return n;
 }
 
 void SinkSet::stop() {

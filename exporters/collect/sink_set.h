@@ -52,6 +52,8 @@ class SinkSet {
   // The bearer token every stream sink asks its clients for, those running and those opened
   // later ("": none).
   void set_stream_token(const std::string& token);
+  // Stream clients turned away for want of the token, by every stream sink since the start.
+  uint64_t stream_unauthorized() const;
   // Every sink writes what it holds and stops.
   void stop();
 
@@ -66,6 +68,7 @@ class SinkSet {
   };
   sinks::Context context_;
   std::string stream_token_;
+  uint64_t stream_unauthorized_gone_ = 0;  // of stream sinks since stopped
   std::vector<Running> running_;
   std::map<std::string, uint64_t> last_;  // each point's total at the last report
   uint64_t window_start_ns_ = 0;  // CLOCK_REALTIME

@@ -40,6 +40,8 @@ grep -qx $'WWW-Authenticate: Bearer realm="kscope"\r' "$tmp/head" || fail "no Be
 [[ $(status_of -H "Authorization: Basic $token") == 401 ]] || fail "Basic with the token was served"
 [[ $(status_of -H "Authorization: bearer $token") == 200 ]] || fail "the token was refused"
 grep -q "^kscope_build_info{version=" "$tmp/body" || fail "no kscope_build_info with the token"
+grep -qx 'kscope_unauthorized_requests_total{endpoint="metrics"} 3' "$tmp/body" ||
+  fail "the three 401s are not counted: $(grep unauthorized "$tmp/body")"
 
 start_prometheus "" "$prom_port" "  - job_name: with_token
     authorization:
@@ -69,6 +71,10 @@ for server in "127.0.0.1:$stream_port" "$tmp/stream.sock"; do
   "$kscope" observe --server "$server" --token-file "$tmp/token" >"$tmp/out" 2>"$tmp/obs.err" ||
     fail "observe at $server with the token: $(cat "$tmp/obs.err")"
 done
+
+status_of -H "Authorization: Bearer $token" >/dev/null
+grep -qx 'kscope_unauthorized_requests_total{endpoint="stream"} 2' "$tmp/body" ||
+  fail "the two refused observe clients are not counted: $(grep unauthorized "$tmp/body")"
 
 # --- a new token, read on SIGHUP
 token2=$(head -c 24 /dev/urandom | base64)
