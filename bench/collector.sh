@@ -107,19 +107,10 @@ collector_cleanup() {
   local p
   for p in "${FLOW_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   stop_collector || true
-  if [[ -n $NS_A ]]; then
-    ip netns pids "$NS_A" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
-    ip netns pids "$NS_B" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
-    ip netns del "$NS_A" 2>/dev/null || true
-    ip netns del "$NS_B" 2>/dev/null || true
-  fi
+  [[ -z $NS_A ]] || remove_netns "$NS_A" "$NS_B"
 }
 ON_EXIT=collector_cleanup
 
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
-# User+sys CPU ticks of PID (the fields after the comm, which may hold spaces).
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 sleep_until() {  # EPOCH-SECONDS (fractional)
   local d
   d=$(awk -v t="$1" -v n="$EPOCHREALTIME" 'BEGIN { d = t - n; if (d < 0) d = 0; printf "%.3f", d }')

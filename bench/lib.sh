@@ -386,3 +386,20 @@ results_footer() {
 kscope_rev() {
   echo "binary sha256 $KSCOPE_SHA, tree at $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO_DIR" diff --quiet 2>/dev/null || echo ' (tree modified)')"
 }
+
+# Load average, a process's user+sys CPU ticks (the fields after the comm, which may hold
+# spaces), and a /proc/PID/status value in KiB (status_kb PID VmRSS).
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+
+# remove_netns NS...: kills what still runs in each namespace (the bench's own workloads),
+# then deletes it.
+remove_netns() {
+  local ns
+  for ns in "$@"; do
+    [[ -n $ns ]] || continue
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  done
+}

@@ -24,7 +24,8 @@
 # RssAnon and fds alone into another. At the end the load
 # stops, the flows end (idle_timeout IDLE_TIMEOUT), the queues drain, a last scrape, SIGTERM,
 # and the consumers are read. Checks (any failure: exit status 1):
-#   (a) no leak: open fds constant (every SAMPLE s) after WARMUP s; RSS growth over the second
+#   (a) no leak: open fds flat after WARMUP s (the last sample equals the first, none more than
+#       2 above it: a scrape's connection lives a moment); RSS growth over the second
 #       half below max(RSS_BOUND_KIB, RSS_BOUND_PCT % of its mean): the least-squares slope, times
 #       the half's duration, of each sample's median of the VmRSS read every second (so that a
 #       transient allocation of a few seconds does not tilt the fit of a short run)
@@ -124,19 +125,11 @@ soak_cleanup() {
   { exec 7>&-; } 2>/dev/null || true   # kafka_mock exits when its stdin closes
   [[ -n $MOCK_PID ]] && { sleep 0.2; kill -TERM "$MOCK_PID" 2>/dev/null || true; }
   for p in $KPID $OBS_PID $DNS_PID $NF_PID $KCAT_PID $MOCK_PID; do wait "$p" 2>/dev/null || true; done
-  if [[ -n $NETNS_MADE ]]; then
-    # whatever is still in our namespaces is ours (tcp_pingpong, flow_known, soak_dns)
-    ip netns pids "$NS_A" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
-    ip netns pids "$NS_B" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
-    ip netns del "$NS_A" 2>/dev/null || true
-    ip netns del "$NS_B" 2>/dev/null || true
-  fi
+  # whatever is still in our namespaces is ours (tcp_pingpong, flow_known, soak_dns)
+  [[ -z $NETNS_MADE ]] || remove_netns "$NS_A" "$NS_B"
 }
 ON_EXIT=soak_cleanup
 
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 # mval FILE ERE: the sum of the values of the series (name{labels}) that ERE matches whole.
 mval() {
   awk -v re="^($2)\$" '!/^#/ && NF >= 2 { s = $0; sub(/ [^ ]*$/, "", s); if (s ~ re) t += $NF }
@@ -483,9 +476,13 @@ rss_after = [int(r["rss_kib"]) for r in after]
 fds_after = [int(r["fds"]) for r in after]
 anon_after = [int(r["rss_anon_kib"]) for r in after]
 thr_after = [int(r["threads"]) for r in after]
-check("(a) open fds constant after warm-up",
-      f"{min(fds_after)}–{max(fds_after)} after {warmup} s (all samples {min(fds)}–{max(fds)})",
-      max(fds_after) == min(fds_after))
+# A sample can catch an fd that lives for a moment (the scrape's own connection, a rotated
+# file being compressed): a leak is a count that does not come back, so the last sample must
+# equal the first after warm-up, and none may stand more than 2 above it.
+check("(a) open fds flat after warm-up (the last = the first, none over it + 2)",
+      f"{fds_after[0]} → {fds_after[-1]}, {min(fds_after)}–{max(fds_after)} after {warmup} s "
+      f"(all samples {min(fds)}–{max(fds)})",
+      fds_after[-1] == fds_after[0] and max(fds_after) <= fds_after[0] + 2)
 check(f"(a) RSS growth over the second half < max({bound_kib} KiB, {bound_pct} %) (least squares over each sample's median of 1 s VmRSS)",
       f"{growth:+.0f} KiB ({s_half * 3600:+.0f} KiB/h) over {hx[-1] - hx[0]:.0f} s, "
       f"bound {bound:.0f} KiB", growth < bound)

@@ -71,7 +71,9 @@ struct Context {
   std::string node_name;       // the host name
   int64_t boot_to_wall_ns = 0;  // CLOCK_REALTIME - CLOCK_BOOTTIME: a record's times are boot ns
   uint64_t wall_ns(uint64_t boot_ns) const {
-    return boot_ns ? static_cast<uint64_t>(static_cast<int64_t>(boot_ns) + boot_to_wall_ns) : 0;
+    // Unsigned: the same sum where it fits, and defined (wrapping) where a bad record's time
+    // would overflow a signed one (found by tests/fuzz/ipfix_fuzz).
+    return boot_ns ? boot_ns + static_cast<uint64_t>(boot_to_wall_ns) : 0;
   }
 };
 

@@ -33,6 +33,12 @@ void tool_flags(FuzzedDataProvider& in) {
     // CLI11 keeps numbers inside the flag's range before the tool sees them.
     if (spec.kind == FlagKind::number)
       slot.number = in.ConsumeIntegralInRange<uint64_t>(spec.min, spec.max);
+    // A flag that names a file to write (profile --svg FILE) would have the target write
+    // files named by its inputs wherever it runs: left off.
+    if (spec.kind == FlagKind::text && spec.help.find("FILE") != std::string_view::npos) {
+      slot.on = false;
+      continue;
+    }
     if (spec.kind == FlagKind::text) slot.text = in.ConsumeRandomLengthString(256);
   }
   Filter filter;
