@@ -131,11 +131,6 @@ Result<void> IpfixSink::send_all(const Message& message) {
 // already, and fails this batch. While refused, each datagram is still sent once more (the
 // failed send took the error), so that the next send learns whether the collector is back;
 // those batches count lost, the last one possibly in error (docs/ipfix.md).
-// Over UDP the kernel tells of a refused datagram (ICMP port unreachable) only at the next
-// send, which then fails with ECONNREFUSED and sends nothing. So a refusal recalls the
-// datagram before it (sent without an error, its records counted written) unless the outage
-// was known already, and fails this batch. While refused, the datagram is sent once more (the
-// failed send took the error), so that the next send learns whether the collector is back.
 Result<void> IpfixSink::write(std::span<const sinks::Item> batch) {
   if (fd_ < 0)
     if (auto ok = connect(); !ok) return ok;
