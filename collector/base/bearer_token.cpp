@@ -24,7 +24,9 @@ bool b64token_char(char c) {
 }  // namespace
 
 Result<std::string> read_token_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  // Symbolic links are followed (a Kubernetes Secret volume's files are links into ..data);
+  // the mode checked below is that of the file itself, from the open descriptor.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     return fail(fmt::format("token file {}: {}", path, std::strerror(err)),

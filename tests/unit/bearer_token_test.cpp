@@ -84,11 +84,22 @@ TEST_F(TokenFile, Refused) {
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().message, "token file " + dir_ + ": not a readable regular file");
 
-  std::string link = dir_ + "/link";  // a symbolic link is not followed
+}
+
+// A Kubernetes Secret volume's file is a link into ..data: followed, the mode checked on the
+// file it names.
+TEST_F(TokenFile, SymbolicLinkFollowedAndItsTargetChecked) {
+  std::string path = write("abc\n", 0600);
+  std::string link = dir_ + "/link";
   ASSERT_EQ(::symlink(path.c_str(), link.c_str()), 0);
+  auto t = read_token_file(link);
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ(*t, "abc");
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
   t = read_token_file(link);
   ASSERT_FALSE(t);
-  EXPECT_EQ(t.error().message, "token file " + link + ": Too many levels of symbolic links");
+  EXPECT_EQ(t.error().message,
+            "token file " + link + ": group or others may access it (mode 0644)");
 }
 
 TEST(BearerToken, Matches) {
