@@ -63,9 +63,9 @@ expect_error() {  # ERROR_PATTERN HINT_PATTERN ARGS...
 usage='hint: see `kscope flows --help`'
 expect_error "kscope: error: no interface called 'nosuch0' in this network namespace" \
   'hint: see `ip link`' flows -I nosuch0
-expect_error "kscope: error: '10.0.0.0/33': the prefix length must be 0 to 32" \
+expect_error "kscope: error: --ip: '10.0.0.0/33': the prefix length must be 0 to 32" \
   'hint: e.g. 10.0.0.0/8 or fd00::/64' flows --ip 10.0.0.0/33
-expect_error "kscope: error: 'example.com' is not an IP address or CIDR" 'hint: give an address*' \
+expect_error "kscope: error: --not-ip: 'example.com' is not an IP address or CIDR" 'hint: give an address*' \
   flows --not-ip example.com
 expect_error "kscope: error: --port '70000' is not a port number (0-65535)" 'hint: e.g. --port 443' \
   flows --port 70000
