@@ -432,8 +432,9 @@ Result<std::string> token_of(const Config& c) {
 
 }  // namespace
 
-Result<void> check_config(const Config& c) {
-  if (auto t = token_of(c); !t) return std::unexpected(t.error());
+Result<std::string> check_config(const Config& c) {
+  auto token = token_of(c);
+  if (!token) return token;
   for (const SinkConfig& sink : c.sinks) {
     if (auto m = sinks::FieldMask::parse(sink.fields); !m)
       return fail(fmt::format("{}: fields: {}", sink.where, m.error().message), m.error().hint);
@@ -443,7 +444,7 @@ Result<void> check_config(const Config& c) {
                                 sink.where, e),
                     "name event tools: exec, exit, oomkill, drops, tcpstates, tcplife, dns...");
   }
-  return {};
+  return token;
 }
 
 Collector::Collector(std::unique_ptr<State> s) : s_(std::move(s)) {}
@@ -454,8 +455,7 @@ Result<std::unique_ptr<Collector>> Collector::start(Config config, asio::io_cont
   auto s = std::make_unique<State>(io, std::move(config));
   if (auto mount = ensure_cgroup2()) s->cgroups.emplace(*mount);
   s->workload = std::make_unique<Workload>(s->config.labels, s->cgroups ? &*s->cgroups : nullptr);
-  if (auto ok = check_config(s->config); !ok) return std::unexpected(ok.error());
-  auto token = token_of(s->config);
+  auto token = check_config(s->config);
   if (!token) return std::unexpected(token.error());
   s->token = std::move(*token);
   // The endpoint first: a port in use fails before any probe is loaded.
@@ -488,12 +488,8 @@ Result<void> Collector::reload(Config next) {
                             next.file.empty() ? "the configuration" : next.file),
                 "put labels back as they were, or restart kscope collect");
   }
-  if (auto ok = check_config(next); !ok) {
-    ++s.self_state.reload_failures;
-    return std::unexpected(ok.error());
-  }
   // The token file is read again on every reload: a new token takes effect at once.
-  auto token = token_of(next);
+  auto token = check_config(next);
   if (!token) {
     ++s.self_state.reload_failures;
     return std::unexpected(token.error());

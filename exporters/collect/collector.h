@@ -17,9 +17,10 @@
 namespace kscope::collect {
 
 // What a start would refuse in `c` and the YAML reader cannot know: the token file, sinks'
-// fields (the flow record's) and events (each an event tool of the registry). `--check-config`, a start and a
-// reload call it before anything opens; the error names where the sink is configured.
-Result<void> check_config(const Config& c);
+// fields (the flow record's) and events (each an event tool of the registry).
+// `--check-config`, a start and a reload call it before anything opens; the error names where
+// the sink is configured. Returns the bearer token it read ("" for none).
+Result<std::string> check_config(const Config& c);
 
 class Collector {
  public:
