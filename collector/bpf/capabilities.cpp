@@ -6,12 +6,13 @@
 #include <unistd.h>
 
 #include <bit>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -29,47 +30,6 @@ Capabilities current_capabilities() {
   return caps;
 }
 
-Result<void> require_tracing_privileges(const Capabilities& caps) {
-  if (caps.has(CAP_SYS_ADMIN)) return {};
-  if (caps.has(CAP_BPF) && caps.has(CAP_PERFMON)) return {};
-  const char* missing = !caps.has(CAP_BPF) && !caps.has(CAP_PERFMON) ? "CAP_BPF and CAP_PERFMON"
-                        : !caps.has(CAP_BPF)                         ? "CAP_BPF"
-                                                                     : "CAP_PERFMON";
-  return fail(std::string("missing privileges: loading tracing probes needs ") + missing +
-                  " (or CAP_SYS_ADMIN)",
-              "run as root (sudo kscope ...), or: setcap cap_bpf,cap_perfmon+ep $(which kscope)",
-              1 /* EPERM */);
-}
-
-Result<void> require_network_privileges(const Capabilities& caps) {
-  if (caps.has(CAP_SYS_ADMIN)) return {};
-  if (caps.has(CAP_BPF) && caps.has(CAP_NET_ADMIN)) return {};
-  const char* missing = !caps.has(CAP_BPF) && !caps.has(CAP_NET_ADMIN) ? "CAP_BPF and CAP_NET_ADMIN"
-                        : !caps.has(CAP_BPF)                           ? "CAP_BPF"
-                                                                       : "CAP_NET_ADMIN";
-  return fail(std::string("missing privileges: counting flows needs ") + missing +
-                  " (or CAP_SYS_ADMIN)",
-              "run as root (sudo kscope flows ...), or: setcap cap_bpf,cap_net_admin+ep "
-              "$(which kscope)",
-              1 /* EPERM */);
-}
-
-Result<void> require_collect_privileges(const Capabilities& caps) {
-  if (caps.has(CAP_SYS_ADMIN)) return {};
-  std::vector<std::string_view> missing;
-  for (auto [cap, name] : {std::pair{CAP_BPF, "CAP_BPF"}, std::pair{CAP_PERFMON, "CAP_PERFMON"},
-                           std::pair{CAP_NET_ADMIN, "CAP_NET_ADMIN"}})
-    if (!caps.has(cap)) missing.push_back(name);
-  if (missing.empty()) return {};
-  std::string names(missing.front());
-  for (size_t i = 1; i < missing.size(); ++i)
-    names += fmt::format("{}{}", i + 1 == missing.size() ? " and " : ", ", missing[i]);
-  return fail(fmt::format("missing privileges: kscope collect needs {} (or CAP_SYS_ADMIN)", names),
-              "run as root (sudo kscope collect ...), or: setcap cap_bpf,cap_perfmon,cap_net_admin+ep "
-              "$(which kscope)",
-              1 /* EPERM */);
-}
-
 namespace {
 
 // The kernel's names (capabilities(7)), by number; newer ones print as cap_N.
@@ -84,6 +44,25 @@ constexpr const char* kCapNames[] = {
     "cap_wake_alarm", "cap_block_suspend", "cap_audit_read", "cap_perfmon", "cap_bpf",
     "cap_checkpoint_restore"};
 
+// The missing ones of `needed` (none with CAP_SYS_ADMIN, which stands for them all), as
+// "CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN" in the error; `what` needs them.
+Result<void> require(const Capabilities& caps, std::initializer_list<int> needed,
+                     std::string_view what, std::string_view hint) {
+  if (caps.has(CAP_SYS_ADMIN)) return {};
+  std::vector<int> missing;
+  for (int cap : needed)
+    if (!caps.has(cap)) missing.push_back(cap);
+  if (missing.empty()) return {};
+  std::string names;
+  for (size_t i = 0; i < missing.size(); ++i) {
+    if (i) names += i + 1 == missing.size() ? " and " : ", ";
+    for (const char* c = kCapNames[missing[i]]; *c; ++c)
+      names += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
+  }
+  return fail(fmt::format("missing privileges: {} needs {} (or CAP_SYS_ADMIN)", what, names),
+              std::string(hint), 1 /* EPERM */);
+}
+
 int last_cap() {
   std::ifstream f("/proc/sys/kernel/cap_last_cap");
   int last = CAP_LAST_CAP;
@@ -92,6 +71,23 @@ int last_cap() {
 }
 
 }  // namespace
+
+Result<void> require_tracing_privileges(const Capabilities& caps) {
+  return require(caps, {CAP_BPF, CAP_PERFMON}, "loading tracing probes",
+                 "run as root (sudo kscope ...), or: setcap cap_bpf,cap_perfmon+ep $(which kscope)");
+}
+
+Result<void> require_network_privileges(const Capabilities& caps) {
+  return require(caps, {CAP_BPF, CAP_NET_ADMIN}, "counting flows",
+                 "run as root (sudo kscope flows ...), or: setcap cap_bpf,cap_net_admin+ep "
+                 "$(which kscope)");
+}
+
+Result<void> require_collect_privileges(const Capabilities& caps) {
+  return require(caps, {CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN}, "kscope collect",
+                 "run as root (sudo kscope collect ...), or: setcap "
+                 "cap_bpf,cap_perfmon,cap_net_admin+ep $(which kscope)");
+}
 
 std::string capability_names(uint64_t caps) {
   std::string out;
