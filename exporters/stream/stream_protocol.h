@@ -26,6 +26,7 @@ struct StreamRequest {
   uint64_t since_ns = 0;         // CLOCK_REALTIME: the backlog starts here; 0: no bound
   flows::FlowFilters filters;
   std::string token;  // the collector's bearer token, when it has one (config token_file)
+  bool operator==(const StreamRequest&) const = default;
 };
 
 // The request line a client sends, newline included.
