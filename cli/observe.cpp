@@ -13,6 +13,7 @@
 #include "base/bearer_token.h"
 #include "commands.h"
 #include "exporters/stream/observe_client.h"
+#include "exporters/tls/tls_context.h"
 #include "render/output.h"
 
 namespace kscope::cli {
@@ -21,6 +22,8 @@ namespace {
 struct ObserveFlags {
   std::string server{stream::kDefaultAddress};
   std::string token_file;
+  bool tls = false;
+  tls::ClientFiles tls_files;
   stream::ObserveOptions options;
   std::string output = "compact";
   bool negate_next = false;  // --not was the last filter flag given
@@ -65,12 +68,32 @@ stream::OutputFormat output_format(const std::string& name) {
   return stream::OutputFormat::compact;
 }
 
+// The TLS context the flags ask for; null without TLS. Any --tls-* flag means TLS.
+Result<std::shared_ptr<tls::Context>> client_tls(const ObserveFlags& f,
+                                                 const stream::StreamAddress& server) {
+  const tls::ClientFiles& files = f.tls_files;
+  if (!f.tls && files.ca_file.empty() && files.cert_file.empty() && files.key_file.empty())
+    return nullptr;
+  if (!server.unix_path.empty())
+    return fail("--tls: the stream's unix socket is plain; TLS is for its TCP listener",
+                "drop the --tls flags, or point --server at the stream sink's HOST:PORT");
+  if (!files.key_file.empty() && files.cert_file.empty())
+    return fail("--tls-key needs --tls-cert, the certificate the key belongs to",
+                "--tls-cert FILE --tls-key FILE: the client certificate for mutual TLS");
+  if (!files.cert_file.empty() && files.key_file.empty())
+    return fail("--tls-cert needs --tls-key, the certificate's private key",
+                "--tls-cert FILE --tls-key FILE: the client certificate for mutual TLS");
+  return tls::client_context(files);
+}
+
 int run_observe(const ObserveFlags& f) {
   if (f.negate_next)
     return report(Error{"--not negates the filter flag after it, and none came",
                         "e.g. kscope observe --not --port 22"});
   auto address = stream::parse_address(f.server);
   if (!address) return report(Error{"--server: " + address.error().message, address.error().hint});
+  auto tls_context = client_tls(f, *address);
+  if (!tls_context) return report(tls_context.error());
   auto request = stream::build_request(f.options, wall_now_ns());
   if (!request) return report(request.error());
   if (!f.token_file.empty()) {
@@ -78,7 +101,7 @@ int run_observe(const ObserveFlags& f) {
     if (!token) return report(Error{"--token-file: " + token.error().message, token.error().hint});
     request->token = std::move(*token);
   }
-  auto conn = stream::StreamConnection::open(*address);
+  auto conn = stream::StreamConnection::open(*address, tls_context->get());
   if (!conn) return report(conn.error());
   if (auto sent = conn->send(stream::request_line(*request)); !sent) return report(sent.error());
 
@@ -124,6 +147,15 @@ void add_observe(CLI::App& app, Command& run) {
   cmd->add_option("--token-file", f->token_file,
                   "A file (mode 0600) holding the collector's bearer token, when its config has a "
                   "token_file");
+  cmd->add_flag("--tls", f->tls,
+                "Speak TLS to the stream (its sink has tls:), verifying its certificate against "
+                "the system's CAs and the --server host");
+  cmd->add_option("--tls-ca", f->tls_files.ca_file,
+                  "Verify the stream's certificate against this CA (PEM) instead; implies --tls");
+  cmd->add_option("--tls-cert", f->tls_files.cert_file,
+                  "A client certificate (PEM) for a stream that asks for one (client_ca_file)");
+  cmd->add_option("--tls-key", f->tls_files.key_file,
+                  "The client certificate's private key (PEM, mode 0600)");
   cmd->add_flag("-f,--follow", f->options.follow,
                 "After the last records, show new ones as they come");
   cmd->add_option("--last", f->options.last,

@@ -15,9 +15,11 @@ packages=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libfmt-dev libcli11-dev libboost-dev prometheus-cpp-dev libyaml-cpp-dev
   librdkafka-dev  # the Kafka sink's client (and the mock cluster its tests run)
+  libssl-dev  # TLS for the metrics endpoint, the stream and kscope observe (Boost.Asio's ssl)
   # tests
   libgtest-dev libgmock-dev python3 iproute2 util-linux
   prometheus  # kscope collect's e2e test: a real Prometheus server scrapes it; promtool checks metrics
+  openssl  # the TLS e2e test makes its CA and certificates, and reads the served one (s_client)
   python3-yaml  # tests/dashboards reads the alert rules
   python3-matplotlib  # dashboards/render.py draws the dashboards from Prometheus (docs/dashboards.md)
   yamllint systemd  # deploy/'s lint test: yamllint, and systemd-analyze verify of the unit

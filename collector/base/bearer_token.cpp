@@ -1,11 +1,6 @@
 #include "base/bearer_token.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include "base/checked_file.h"
 
 #include <fmt/format.h>
 
@@ -24,39 +19,17 @@ bool b64token_char(char c) {
 }  // namespace
 
 Result<std::string> read_token_file(const std::string& path) {
-  // Symbolic links are followed (a Kubernetes Secret volume's files are links into ..data);
-  // the mode checked below is that of the file itself, from the open descriptor.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    int err = errno;
-    return fail(fmt::format("token file {}: {}", path, std::strerror(err)),
-                err == ENOENT ? "make one: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE"
-                              : "the token file must be a regular file kscope can read",
-                err);
-  }
-  struct stat st {};
-  std::string text;
-  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  if (ok) {
-    char buf[kMaxToken + 2];
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    ok = n >= 0;
-    if (ok) text.assign(buf, static_cast<size_t>(n));
-  }
-  int err = errno;
-  ::close(fd);
-  if (!ok)
-    return fail(fmt::format("token file {}: not a readable regular file", path),
-                S_ISDIR(st.st_mode) ? "token_file names the file that holds the token, not its "
-                                      "directory"
-                                    : "",
-                err);
-  if (st.st_mode & (S_IRWXG | S_IRWXO))
-    return fail(fmt::format("token file {}: group or others may access it (mode {:04o})", path,
-                            st.st_mode & 07777),
-                fmt::format("chmod 600 {}", path));
-  size_t eol = text.find('\n');
-  std::string_view token(text.data(), eol == std::string::npos ? text.size() : eol);
+  auto text = read_checked_file(
+      path, "token file",
+      FileRules{.max_bytes = kMaxToken + 2,
+                .secret = true,
+                .missing_hint = "make one: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE",
+                .unreadable_hint = "the token file must be a regular file kscope can read",
+                .directory_hint =
+                    "token_file names the file that holds the token, not its directory"});
+  if (!text) return text;
+  size_t eol = text->find('\n');
+  std::string_view token(text->data(), eol == std::string::npos ? text->size() : eol);
   while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
     token.remove_suffix(1);
   while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);

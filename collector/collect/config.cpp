@@ -66,8 +66,8 @@ constexpr std::array<Switch, 7> kSwitches = {{{"tcp", &Config::tcp},
                                               {"syscalls", &Config::syscalls}}};
 
 // Every key path, to say where a key placed at the wrong level belongs.
-constexpr std::array<std::string_view, 27> kAllPaths = {
-    "listen", "token_file", "labels", "bpf_stats", "report_interval", "redact", "sinks",
+constexpr std::array<std::string_view, 31> kAllPaths = {
+    "listen", "token_file", "tls", "tls.cert_file", "tls.key_file", "tls.client_ca_file", "labels", "bpf_stats", "report_interval", "redact", "sinks",
     "limits.series_per_metric", "limits.series_total", "limits.series_ttl", "limits.memory",
     "limits.bpf_memory",
     "sources.flows", "sources.flows.enabled", "sources.flows.interface", "sources.flows.cgroup",
@@ -132,17 +132,6 @@ Result<std::vector<std::string>> read_patterns(const Reader& r, const Item& v) {
     out.push_back(std::move(*s));
   }
   return out;
-}
-
-// The token file's path: absolute, so that it means the same file whatever the working
-// directory; the file itself is read (and its mode checked) when the collector starts.
-Result<std::string> read_token_path(const Reader& r, const Item& v) {
-  auto path = read_string(r, v, "a file's absolute path, or \"\"");
-  if (!path) return path;
-  if (!path->empty() && !path->starts_with('/'))
-    return r.error(v, fmt::format("expected an absolute path, got '{}'", *path),
-                   "e.g. token_file: /etc/kscope/token");
-  return path;
 }
 
 Result<std::vector<Label>> read_labels(const Reader& r, const Item& v) {
@@ -427,7 +416,11 @@ Result<Config> parse_config(std::string_view text, std::string_view file) {
         "`kscope collect --print-default-config` prints every key");
   const Field fields[] = {
       {"listen", into(c.listen, [&](const Item& x) { return read_listen(r, x); })},
-      {"token_file", into(c.token_file, [&](const Item& x) { return read_token_path(r, x); })},
+      {"token_file", into(c.token_file, [&](const Item& x) {
+         // The file itself is read (and its mode checked) when the collector starts.
+         return read_absolute_path(r, x, "token_file: /etc/kscope/token");
+       })},
+      {"tls", into(c.tls, [&](const Item& x) { return read_tls(r, x); })},
       {"labels", into(c.labels, [&](const Item& x) { return read_labels(r, x); })},
       {"limits", [&](const Item& x) { return read_limits(r, x, c.limits); }},
       {"bpf_stats", into(c.bpf_stats, [&](const Item& x) { return read_bool(r, x); })},
@@ -499,6 +492,12 @@ std::string default_config_yaml() {
   y += yaml_line(0, "token_file", quoted(d.token_file),
                  "a file (mode 0600) holding a bearer token the metrics endpoint and stream "
                  "clients must send; \"\" = none");
+  y += yaml_line(0, "tls", "", "TLS for the metrics endpoint; no cert_file = plain HTTP");
+  y += yaml_line(2, "cert_file", quoted(d.tls.cert_file),
+                 "the certificate, PEM (its chain after it), an absolute path");
+  y += yaml_line(2, "key_file", quoted(d.tls.key_file), "its private key, PEM, mode 0600 or stricter");
+  y += yaml_line(2, "client_ca_file", quoted(d.tls.client_ca_file),
+                 "mutual TLS: clients must show a certificate this CA signed; \"\" = none asked");
   y += yaml_line(0, "labels", fmt::format("[{}]", fmt::join(labels, ", ")),
                  fmt::format("workload labels on per-process metrics: any of {}; [] for none",
                              fmt::join(all, ", ")));

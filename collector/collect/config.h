@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "collect/config_tls.h"
 #include "collect/sinks_config.h"
 
 namespace kscope::collect {
@@ -41,6 +42,7 @@ struct Config {
   // A file holding a bearer token (mode 0600 or stricter): when set, the metrics endpoint and
   // every stream sink serve only requests that carry it. "": none.
   std::string token_file;
+  TlsConfig tls;  // the metrics endpoint's; plain HTTP unless it has a certificate
   std::vector<Label> labels = {Label::comm, Label::container};
   Limits limits;
   FlowsConfig flows;

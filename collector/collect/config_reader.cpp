@@ -208,6 +208,15 @@ Result<std::string> read_string(const Reader& r, const Item& v, std::string_view
                  v.node.IsNull() ? "write \"\" for none" : "write one value on the key's line");
 }
 
+Result<std::string> read_absolute_path(const Reader& r, const Item& v, std::string_view example) {
+  auto path = read_string(r, v, "a file's absolute path, or \"\"");
+  if (!path) return path;
+  if (!path->empty() && !path->starts_with('/'))
+    return r.error(v, fmt::format("expected an absolute path, got '{}'", *path),
+                   fmt::format("e.g. {}", example));
+  return path;
+}
+
 // Why `listen` is not HOST:PORT, or "" when it is. Host names are allowed: the bind resolves them.
 std::string listen_problem(std::string_view s) {
   std::string_view host, port;
@@ -292,7 +301,9 @@ Result<void> read_map(const Reader& r, const Item& map, std::span<const Field> f
               (p.size() == name.size() || p[p.size() - name.size() - 1] == '.'))
             elsewhere.push_back(p);
         }
-        if (elsewhere.size() == 1) suggestion = fmt::format("; did you mean '{}'?", elsewhere[0]);
+        // A key of the top level met in a sink ("tls" in a file sink) has nowhere better to be.
+        if (elsewhere.size() == 1 && elsewhere[0] != name)
+          suggestion = fmt::format("; did you mean '{}'?", elsewhere[0]);
       }
       return r.error(key.Mark(), "", fmt::format("unknown key '{}' {}{}", name, where, suggestion),
                      keys.size() == 1 ? fmt::format("the only key {} is {}", where, keys[0])

@@ -78,6 +78,9 @@ Result<uint32_t> read_count(const Reader& r, const Item& v, const CountRange& ra
 Result<milliseconds> read_duration(const Reader& r, const Item& v, const DurationRange& range);
 Result<uint64_t> read_size(const Reader& r, const Item& v, const SizeRange& range);
 Result<std::string> read_string(const Reader& r, const Item& v, std::string_view expected);
+// A file's path, absolute (it means the same file whatever the working directory), or "";
+// `example` ("token_file: /etc/kscope/token") is the hint of a relative one.
+Result<std::string> read_absolute_path(const Reader& r, const Item& v, std::string_view example);
 // Why an address is not HOST:PORT, or "" when it is.
 std::string listen_problem(std::string_view s);
 Result<std::string> read_listen(const Reader& r, const Item& v);

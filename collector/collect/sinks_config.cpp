@@ -185,7 +185,7 @@ Result<void> read_sink(const Reader& r, const Item& v, SinkConfig& s) {
   auto type = read_type(r, Item{type_node, type_node.Mark(), join(v.path, "type")});
   if (!type) return std::unexpected(type.error());
   s.type = *type;
-  std::optional<Item> path_item, address_item;
+  std::optional<Item> path_item, address_item, tls_item;
   auto count = [&](const CountRange& range) {
     return [&r, &range](const Item& x) { return read_count(r, x, range); };
   };
@@ -239,6 +239,13 @@ Result<void> read_sink(const Reader& r, const Item& v, SinkConfig& s) {
       fields.push_back({"buffer", into(s.stream.buffer, count(kBuffer))});
       fields.push_back({"client_queue", into(s.stream.client_queue, count(kClientQueue))});
       fields.push_back({"max_clients", into(s.stream.max_clients, count(kMaxClients))});
+      fields.push_back({"tls", [&](const Item& x) -> Result<void> {
+                          tls_item = x;
+                          auto t = read_tls(r, x);
+                          if (!t) return std::unexpected(t.error());
+                          s.stream.tls = std::move(*t);
+                          return {};
+                        }});
       break;
     }
     case SinkType::ipfix:
@@ -314,6 +321,10 @@ Result<void> read_sink(const Reader& r, const Item& v, SinkConfig& s) {
     return missing("a path", "path: /var/log/kscope/flows.json");
   if (s.type == SinkType::stream && s.stream.listen.empty() && s.stream.unix_path.empty())
     return missing("listen or unix", "listen: 127.0.0.1:9438 or unix: /run/kscope/observe.sock");
+  if (s.type == SinkType::stream && s.stream.tls.enabled() && s.stream.listen.empty())
+    return r.error(*tls_item, "TLS is for the TCP listener, and this stream sink has none (unix only)",
+                   "a unix socket stays plain, guarded by its mode (0660): drop tls, or add "
+                   "listen: 127.0.0.1:9438");
   if (s.type == SinkType::ipfix && s.ipfix.address.empty())
     return missing("an address", "address: 127.0.0.1:4739 (the IPFIX collector)");
   if (s.type == SinkType::kafka && s.kafka.brokers.empty())

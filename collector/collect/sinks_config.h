@@ -11,6 +11,7 @@
 
 #include "base/result.h"
 #include "collect/config_reader.h"
+#include "collect/config_tls.h"
 #include "flows/flow_filter.h"
 
 namespace kscope::collect {
@@ -33,6 +34,7 @@ struct StreamSinkConfig {
   uint32_t buffer = 10000;                // the last records kept for --last
   uint32_t client_queue = 10000;          // per client, then that client's records drop
   uint32_t max_clients = 64;
+  TlsConfig tls;                          // for the TCP listener; a unix socket stays plain
   friend bool operator==(const StreamSinkConfig&, const StreamSinkConfig&) = default;
 };
 

@@ -26,6 +26,7 @@
 #include "exporters/prometheus/gzip.h"
 #include "exporters/prometheus/http_server.h"
 #include "exporters/sinks/flow_json.h"
+#include "exporters/tls/tls_context.h"
 #include "render/time_format.h"
 
 namespace kscope::collect {
@@ -60,8 +61,8 @@ struct Watch {
 struct Collector::State {
   asio::io_context& io;
   Config config;
-  std::string token;  // the bearer token of config.token_file; "" for none
-  uint64_t unauthorized_gone = 0;  // 401s of endpoints a reload replaced
+  CheckedConfig checked;      // the token and TLS contexts in use
+  Refusals refusals_gone;     // of endpoints a reload replaced
   std::optional<flows::CgroupPaths> cgroups;
   std::unique_ptr<Workload> workload;
   prom::MetricSet metrics;
@@ -282,8 +283,9 @@ struct Collector::State {
       self_state.active_flows = flow->flows();
     }
     self_state.sinks = sinks->states();
-    self_state.unauthorized_metrics = unauthorized_gone + (server ? server->stats().unauthorized : 0);
-    self_state.unauthorized_stream = sinks->stream_unauthorized();
+    self_state.metrics_refusals = refusals_gone;
+    if (server) self_state.metrics_refusals += refusals_of(*server);
+    self_state.stream_refusals = sinks->stream_refusals();
     self_state.anon_limit = config.limits.memory;
     self_state.bpf_limit = config.limits.bpf_memory;
     self_state.anon_bytes = anon_resident_bytes();
@@ -401,19 +403,30 @@ struct Collector::State {
     });
     if (!server_or) return std::unexpected(server_or.error());
     if (server) {
-      unauthorized_gone += server->stats().unauthorized;
+      refusals_gone += refusals_of(*server);
       server->stop();
     }
     server = std::move(*server_or);
-    server->set_bearer_token(token);
+    server->set_bearer_token(checked.token);
+    server->set_tls(checked.metrics_tls);
     return {};
   }
 
-  // The token of `config.token_file` for the endpoint and the stream sinks ("" for none).
-  void use_token(std::string next) {
-    token = std::move(next);
-    if (server) server->set_bearer_token(token);
-    if (sinks) sinks->set_stream_token(token);
+  // The token and the TLS contexts for the endpoint and the stream sinks.
+  void use(CheckedConfig next) {
+    checked = std::move(next);
+    if (server) {
+      server->set_bearer_token(checked.token);
+      server->set_tls(checked.metrics_tls);
+    }
+    if (sinks) {
+      sinks->set_stream_token(checked.token);
+      sinks->set_stream_tls(checked.stream_tls);
+    }
+  }
+
+  static Refusals refusals_of(const prom::HttpServer& s) {
+    return {s.stats().unauthorized, s.stats().tls_handshake_failures};
   }
 };
 
@@ -432,10 +445,22 @@ Result<std::string> token_of(const Config& c) {
 
 }  // namespace
 
-Result<std::string> check_config(const Config& c) {
+Result<CheckedConfig> check_config(const Config& c) {
+  CheckedConfig checked;
   auto token = token_of(c);
-  if (!token) return token;
+  if (!token) return std::unexpected(token.error());
+  checked.token = std::move(*token);
+  if (c.tls.enabled()) {
+    auto tls = tls::server_context(c.tls);
+    if (!tls) return std::unexpected(tls.error());
+    checked.metrics_tls = std::move(*tls);
+  }
   for (const SinkConfig& sink : c.sinks) {
+    if (sink.type == SinkType::stream && sink.stream.tls.enabled()) {
+      auto tls = tls::server_context(sink.stream.tls);
+      if (!tls) return std::unexpected(tls.error());
+      checked.stream_tls[sink.name] = std::move(*tls);
+    }
     if (auto m = sinks::FieldMask::parse(sink.fields); !m)
       return fail(fmt::format("{}: fields: {}", sink.where, m.error().message), m.error().hint);
     for (const std::string& e : sink.events)
@@ -444,7 +469,7 @@ Result<std::string> check_config(const Config& c) {
                                 sink.where, e),
                     "name event tools: exec, exit, oomkill, drops, tcpstates, tcplife, dns...");
   }
-  return token;
+  return checked;
 }
 
 Collector::Collector(std::unique_ptr<State> s) : s_(std::move(s)) {}
@@ -455,14 +480,15 @@ Result<std::unique_ptr<Collector>> Collector::start(Config config, asio::io_cont
   auto s = std::make_unique<State>(io, std::move(config));
   if (auto mount = ensure_cgroup2()) s->cgroups.emplace(*mount);
   s->workload = std::make_unique<Workload>(s->config.labels, s->cgroups ? &*s->cgroups : nullptr);
-  auto token = check_config(s->config);
-  if (!token) return std::unexpected(token.error());
-  s->token = std::move(*token);
+  auto checked = check_config(s->config);
+  if (!checked) return std::unexpected(checked.error());
+  s->use(std::move(*checked));
   // The endpoint first: a port in use fails before any probe is loaded.
   if (auto l = s->listen(s->config.listen); !l) return std::unexpected(l.error());
   // The sinks before the flows, which hand them records from their first sweep.
   s->sinks = std::make_unique<SinkSet>(sinks::Context{host_name(), this_boot_wall_offset_ns()});
-  s->sinks->set_stream_token(s->token);
+  s->sinks->set_stream_token(s->checked.token);
+  s->sinks->set_stream_tls(s->checked.stream_tls);
   std::vector<Error> failed;
   s->sinks->apply(s->config.sinks, failed);
   if (!failed.empty()) return std::unexpected(failed.front());
@@ -488,11 +514,12 @@ Result<void> Collector::reload(Config next) {
                             next.file.empty() ? "the configuration" : next.file),
                 "put labels back as they were, or restart kscope collect");
   }
-  // The token file is read again on every reload: a new token takes effect at once.
-  auto token = check_config(next);
-  if (!token) {
+  // The token and TLS files are read again on every reload: a new token or certificate
+  // takes effect at once; files that do not load leave the running ones in use.
+  auto checked = check_config(next);
+  if (!checked) {
     ++s.self_state.reload_failures;
-    return std::unexpected(token.error());
+    return std::unexpected(checked.error());
   }
   if (next.listen != s.config.listen) {
     if (auto l = s.listen(next.listen); !l) {
@@ -500,7 +527,7 @@ Result<void> Collector::reload(Config next) {
       return std::unexpected(l.error());
     }
   }
-  s.use_token(std::move(*token));
+  s.use(std::move(*checked));
   bool flows_changed = next.flows.enabled != s.config.flows.enabled ||
                        next.flows.interface != s.config.flows.interface ||
                        next.flows.cgroup != s.config.flows.cgroup ||

@@ -13,14 +13,24 @@
 
 #include "base/result.h"
 #include "collect/config.h"
+#include "exporters/collect/sink_set.h"
 
 namespace kscope::collect {
 
-// What a start would refuse in `c` and the YAML reader cannot know: the token file, sinks'
-// fields (the flow record's) and events (each an event tool of the registry).
-// `--check-config`, a start and a reload call it before anything opens; the error names where
-// the sink is configured. Returns the bearer token it read ("" for none).
-Result<std::string> check_config(const Config& c);
+// What check_config read from the files the configuration names, for a start or a reload to
+// use: each file is read once.
+struct CheckedConfig {
+  std::string token;  // the bearer token of token_file; "" for none
+  std::shared_ptr<boost::asio::ssl::context> metrics_tls;  // null: plain HTTP
+  StreamTls stream_tls;  // of each stream sink with tls:
+};
+
+// What a start would refuse in `c` and the YAML reader cannot know: the token file, the TLS
+// certificates and keys (each loaded, the key's mode checked), sinks' fields (the flow
+// record's) and events (each an event tool of the registry). `--check-config`, a start and a
+// reload call it before anything opens; the error names where the file or the sink is
+// configured.
+Result<CheckedConfig> check_config(const Config& c);
 
 class Collector {
  public:

@@ -125,6 +125,12 @@ SelfMetrics::SelfMetrics(prom::MetricSet& self)
                                   "Requests turned away for want of the bearer token (token_file): "
                                   "endpoint=metrics (answered 401) or stream (clients refused)",
                                   MetricKind::counter, {"endpoint"}))),
+      tls_failures_(self.add(spec("kscope_tls_handshake_failures_total",
+                                  "TLS connections closed before their handshake ended (plain "
+                                  "HTTP or TCP at a TLS port, a client certificate the CA did not "
+                                  "sign, a client that left or timed out): endpoint=metrics or "
+                                  "stream",
+                                  MetricKind::counter, {"endpoint"}))),
       flows_(self.add(spec("kscope_flows_active", "Flows in the collector's flow table",
                            MetricKind::gauge))),
       memory_(self.add(spec("kscope_memory_bytes",
@@ -225,10 +231,11 @@ void SelfMetrics::update(const SelfState& s, const prom::MetricSet& budgeted) {
   expired_.set({}, static_cast<double>(budgeted.expired()));
   scrape_.set({}, s.last_scrape_seconds);
   scrape_errors_.set({}, static_cast<double>(s.scrape_errors));
-  for (auto [endpoint, n] : {std::pair{"metrics", s.unauthorized_metrics},
-                             std::pair{"stream", s.unauthorized_stream}}) {
+  for (auto [endpoint, n] : {std::pair{"metrics", &s.metrics_refusals},
+                             std::pair{"stream", &s.stream_refusals}}) {
     one[0] = endpoint;
-    unauthorized_.set(one, static_cast<double>(n));
+    unauthorized_.set(one, static_cast<double>(n->unauthorized));
+    tls_failures_.set(one, static_cast<double>(n->tls_handshake_failures));
   }
   flows_.set({}, static_cast<double>(s.active_flows));
   for (auto [kind, used] : {std::pair{"accounted", s.accounted_bytes}, std::pair{"anon", s.anon_bytes},

@@ -27,7 +27,7 @@ struct SelfState {
   std::vector<ProbeState> probes;
   double last_scrape_seconds = 0;
   uint64_t scrape_errors = 0;
-  uint64_t unauthorized_metrics = 0, unauthorized_stream = 0;  // turned away: no or a wrong token
+  Refusals metrics_refusals, stream_refusals;
   size_t active_flows = 0;
   uint64_t reloads = 0, reload_failures = 0;
   // The memory budget: what is used and allowed, whether the collector sheds load and why,
@@ -47,7 +47,7 @@ class SelfMetrics {
  private:
   prom::Metric &records_, &lost_, &probe_info_, &runs_, &run_time_, &ring_fill_, &map_entries_,
       &map_capacity_, &series_, &series_limit_, &folded_, &expired_,
-      &scrape_, &scrape_errors_, &unauthorized_, &flows_, &memory_, &memory_limit_, &degraded_, &shed_, &reloads_, &reload_failures_, &cpu_, &rss_, &fds_,
+      &scrape_, &scrape_errors_, &unauthorized_, &tls_failures_, &flows_, &memory_, &memory_limit_, &degraded_, &shed_, &reloads_, &reload_failures_, &cpu_, &rss_, &fds_,
       &start_, &build_, &sink_records_, &sink_lost_, &sink_queued_;
 };
 

@@ -13,6 +13,11 @@
 namespace kscope::collect {
 namespace {
 
+Refusals refusals_of(const stream::StreamSink& s) {
+  auto st = s.stats();
+  return {st.unauthorized, st.tls_handshake_failures};
+}
+
 uint64_t wall_now_ns() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -111,7 +116,7 @@ void SinkSet::apply(const std::vector<SinkConfig>& configs, std::vector<Error>& 
   // is free for the new one.
   std::erase_if(running_, [&](Running& r) {
     bool keep = std::find(configs.begin(), configs.end(), r.config) != configs.end();
-    if (!keep && r.stream) stream_unauthorized_gone_ += r.stream->stats().unauthorized;
+    if (!keep && r.stream) stream_refusals_gone_ += refusals_of(*r.stream);
     if (!keep) r.runner->stop(kStopLimit);
     return !keep;
   });
@@ -126,7 +131,10 @@ void SinkSet::apply(const std::vector<SinkConfig>& configs, std::vector<Error>& 
     }
     log::info("collect: sink {} ({}) open", c.name, sink_type_name(c.type));
     auto* stream = dynamic_cast<stream::StreamSink*>(sink->get());
-    if (stream) stream->set_token(stream_token_);
+    if (stream) {
+      stream->set_token(stream_token_);
+      if (c.stream.tls.enabled()) stream->set_tls(stream_tls_[c.name]);
+    }
     running_.push_back({c,
                         std::make_unique<sinks::SinkRunner>(
                             c.name, std::string(sink_type_name(c.type)), std::move(*sink),
@@ -179,10 +187,16 @@ void SinkSet::set_stream_token(const std::string& token) {
     if (s.stream) s.stream->set_token(token);
 }
 
-uint64_t SinkSet::stream_unauthorized() const {
-  uint64_t n = stream_unauthorized_gone_;
+void SinkSet::set_stream_tls(StreamTls tls) {
+  stream_tls_ = std::move(tls);
+  for (auto& s : running_)
+    if (s.stream && s.config.stream.tls.enabled()) s.stream->set_tls(stream_tls_[s.config.name]);
+}
+
+Refusals SinkSet::stream_refusals() const {
+  Refusals n = stream_refusals_gone_;
   for (const auto& s : running_)
-    if (s.stream) n += s.stream->stats().unauthorized;
+    if (s.stream) n += refusals_of(*s.stream);
   return n;
 }
 

@@ -13,6 +13,10 @@
 #include "exporters/sinks/sink.h"
 #include "exporters/sinks/sink_runner.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace kscope::stream {
 class StreamSink;
 }
@@ -27,6 +31,20 @@ struct UpstreamLoss {
   uint64_t total = 0;
 };
 using UpstreamLosses = std::vector<UpstreamLoss>;
+
+// Clients an endpoint turned away: without the bearer token, or whose TLS handshake failed.
+struct Refusals {
+  uint64_t unauthorized = 0;
+  uint64_t tls_handshake_failures = 0;
+  Refusals& operator+=(const Refusals& o) {
+    unauthorized += o.unauthorized;
+    tls_handshake_failures += o.tls_handshake_failures;
+    return *this;
+  }
+};
+
+// Each stream sink's TLS context (exporters/tls/tls_context.h), by sink name.
+using StreamTls = std::map<std::string, std::shared_ptr<boost::asio::ssl::context>>;
 
 struct SinkState {
   std::string name, type;
@@ -52,8 +70,11 @@ class SinkSet {
   // The bearer token every stream sink asks its clients for, those running and those opened
   // later ("": none).
   void set_stream_token(const std::string& token);
-  // Stream clients turned away for want of the token, by every stream sink since the start.
-  uint64_t stream_unauthorized() const;
+  // The TLS contexts of the stream sinks with tls:, those running (a reload's new certificate)
+  // and those opened later.
+  void set_stream_tls(StreamTls tls);
+  // Stream clients turned away, by every stream sink since the start.
+  Refusals stream_refusals() const;
   // Every sink writes what it holds and stops.
   void stop();
 
@@ -68,7 +89,8 @@ class SinkSet {
   };
   sinks::Context context_;
   std::string stream_token_;
-  uint64_t stream_unauthorized_gone_ = 0;  // of stream sinks since stopped
+  StreamTls stream_tls_;
+  Refusals stream_refusals_gone_;  // of stream sinks since stopped
   std::vector<Running> running_;
   std::map<std::string, uint64_t> last_;  // each point's total at the last report
   uint64_t window_start_ns_ = 0;  // CLOCK_REALTIME

@@ -3,6 +3,7 @@
 #include "base/bearer_token.h"
 #include "exporters/prometheus/http_request.h"
 #include "exporters/prometheus/http_tokens.h"
+#include "exporters/tls/maybe_tls.h"
 
 #include <cerrno>
 #include <charconv>
@@ -31,6 +32,7 @@ struct HttpServer::Core {
   asio::steady_timer retry;  // a failed accept (EMFILE) waits before the next try
   Handler handler;
   std::string bearer_token;  // "": every request is served
+  std::shared_ptr<asio::ssl::context> tls;  // null: plain HTTP
   Stats stats;
   bool stopped = false;
   std::unordered_set<Connection*> connections;  // each removes itself when destroyed
@@ -68,20 +70,33 @@ std::string_view reason(int status) {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(std::shared_ptr<HttpServer::Core> core, tcp::socket socket)
-      : core_(std::move(core)), socket_(std::move(socket)), timer_(socket_.get_executor()) {
+      : core_(std::move(core)),
+        stream_(std::move(socket), core_->tls),
+        timer_(stream_.socket().get_executor()) {
     core_->connections.insert(this);
   }
   ~Connection() { core_->connections.erase(this); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  void start() { read_head(); }
+  void start() {
+    if (!stream_.tls()) return read_head();
+    arm_timer(std::chrono::seconds(HttpServer::kIdleSeconds));
+    stream_.async_handshake([self = shared_from_this()](error_code ec) {
+      if (self->core_->stopped) return;
+      if (!ec) return self->read_head();
+      // Plain HTTP at a TLS port, an untrusted client certificate, a client that left or
+      // timed out: this connection's end, never the server's.
+      ++self->core_->stats.tls_handshake_failures;
+      self->close();
+    });
+  }
 
   // Pending operations end with operation_aborted and release the connection.
   void close() {
     error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
     timer_.cancel();
   }
 
@@ -96,9 +111,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void read_head() {
     arm_timer(std::chrono::seconds(HttpServer::kIdleSeconds));
-    asio::async_read_until(
-        socket_, asio::dynamic_buffer(in_, HttpServer::kMaxHeadBytes), "\r\n\r\n",
-        [self = shared_from_this()](error_code ec, size_t n) { self->on_head(ec, n); });
+    stream_.visit([this](auto& s) {
+      asio::async_read_until(
+          s, asio::dynamic_buffer(in_, HttpServer::kMaxHeadBytes), "\r\n\r\n",
+          [self = shared_from_this()](error_code ec, size_t n) { self->on_head(ec, n); });
+    });
   }
 
   void on_head(error_code ec, size_t n) {
@@ -178,37 +195,43 @@ class Connection : public std::enable_shared_from_this<Connection> {
       out_ += "Connection: keep-alive\r\n";
     out_ += "\r\n";
     if (!how.head_only && !bodyless) out_ += resp.body;
-    asio::async_write(socket_, asio::buffer(out_),
-                      [self = shared_from_this(), keep_alive](error_code ec, size_t) {
-                        if (self->core_->stopped) return;
-                        if (ec) return self->close();
-                        if (keep_alive) return self->read_head();
-                        self->linger();
-                      });
+    stream_.visit([this, keep_alive](auto& s) {
+      asio::async_write(s, asio::buffer(out_),
+                        [self = shared_from_this(), keep_alive](error_code ec, size_t) {
+                          if (self->core_->stopped) return;
+                          if (ec) return self->close();
+                          if (keep_alive) return self->read_head();
+                          self->linger();
+                        });
+    });
   }
 
   // Closing with unread input makes the kernel send RST, which can destroy the answer before
   // the client reads it (the 431 case). So: send FIN, drain what still comes for a moment,
-  // then close.
+  // then close. Over TLS, close_notify says the same, and the wait for the client's reads
+  // what still comes.
   void linger() {
     out_.clear();
     in_.clear();
-    error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
     arm_timer(std::chrono::seconds(2));
+    if (stream_.tls())
+      return stream_.async_shutdown([self = shared_from_this()](error_code) { self->close(); });
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     drain();
   }
 
   void drain() {
     in_.resize(4096);
-    socket_.async_read_some(asio::buffer(in_), [self = shared_from_this()](error_code ec, size_t) {
-      if (ec || self->core_->stopped) return self->close();
-      self->drain();
-    });
+    stream_.socket().async_read_some(asio::buffer(in_),
+                                     [self = shared_from_this()](error_code ec, size_t) {
+                                       if (ec || self->core_->stopped) return self->close();
+                                       self->drain();
+                                     });
   }
 
   std::shared_ptr<HttpServer::Core> core_;
-  tcp::socket socket_;
+  tls::MaybeTls<tcp::socket> stream_;
   asio::steady_timer timer_;
   std::string in_;   // bytes read and not yet parsed; may hold the start of the next request
   std::string out_;  // the answer being written
@@ -342,6 +365,10 @@ HttpServer::~HttpServer() { stop(); }
 uint16_t HttpServer::port() const { return core_->local.port(); }
 
 void HttpServer::set_bearer_token(std::string token) { core_->bearer_token = std::move(token); }
+
+void HttpServer::set_tls(std::shared_ptr<asio::ssl::context> context) {
+  core_->tls = std::move(context);
+}
 
 std::string HttpServer::address() const { return format_endpoint(core_->local); }
 

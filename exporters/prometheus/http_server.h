@@ -1,6 +1,7 @@
 // The scrape endpoint: a small HTTP/1.1 server, enough for Prometheus, curl and a browser.
 // It runs on the caller's io_context and nowhere else (single-threaded: no locks); what each
-// path answers is the handler's business.
+// path answers is the handler's business. With a TLS context, every connection starts with
+// the TLS handshake, bounded by the same idle timeout as a request.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,10 @@
 
 #include "base/result.h"
 #include "exporters/prometheus/http_request.h"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace kscope::prom {
 
@@ -32,6 +37,7 @@ class HttpServer {
     uint64_t bad_requests = 0;         // answered 400 or 431
     uint64_t refused_connections = 0;  // closed at once: kMaxConnections were open
     uint64_t unauthorized = 0;         // answered 401: no or a wrong bearer token
+    uint64_t tls_handshake_failures = 0;  // TLS connections closed before their handshake ended
   };
 
   static constexpr size_t kMaxConnections = 64;
@@ -50,6 +56,9 @@ class HttpServer {
   // From now on only requests with "Authorization: Bearer TOKEN" are served; the others get
   // 401 with a WWW-Authenticate challenge. "" serves everyone (the default).
   void set_bearer_token(std::string token);
+  // From now on new connections speak TLS with this context (exporters/tls/tls_context.h);
+  // null: plain HTTP (the default). Connections already open keep what they started with.
+  void set_tls(std::shared_ptr<boost::asio::ssl::context> context);
   std::string address() const;  // e.g. "127.0.0.1:9437", "[::1]:9437"
   // Closes the acceptor and every connection; the handler is not called again.
   void stop();

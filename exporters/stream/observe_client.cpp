@@ -15,10 +15,16 @@
 #include <cstring>
 #include <utility>
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include "exporters/sinks/flow_json.h"
+#include "exporters/tls/tls_context.h"
 
 namespace kscope::stream {
 namespace {
@@ -288,7 +294,8 @@ constexpr timeval kConnectTimeout{5, 0};
 
 }  // namespace
 
-Result<StreamConnection> StreamConnection::open(const StreamAddress& a) {
+Result<StreamConnection> StreamConnection::open(const StreamAddress& a,
+                                                boost::asio::ssl::context* tls) {
   const std::string address = address_text(a);
   auto refused = [&](int err) {
     return fail(fmt::format("no stream at {}: {}", address, std::strerror(err)),
@@ -330,10 +337,18 @@ Result<StreamConnection> StreamConnection::open(const StreamAddress& a) {
     }
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &kConnectTimeout, sizeof kConnectTimeout);
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+      ::freeaddrinfo(found);
+      StreamConnection c(fd, address);
+      if (tls) {
+        // The handshake is bounded as the connect is: a server that accepts and never
+        // answers (a plain one, say) does not hold observe for ever.
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &kConnectTimeout, sizeof kConnectTimeout);
+        if (auto ok = c.handshake(*tls, a.host); !ok) return std::unexpected(ok.error());
+      }
       timeval none{};
       ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
-      ::freeaddrinfo(found);
-      return StreamConnection(fd, address);
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+      return c;
     }
     err = errno;
     ::close(fd);
@@ -342,18 +357,65 @@ Result<StreamConnection> StreamConnection::open(const StreamAddress& a) {
   return refused(err);
 }
 
+void StreamConnection::SslFree::operator()(ssl_st* ssl) const { SSL_free(ssl); }
+
+Result<void> StreamConnection::handshake(boost::asio::ssl::context& tls, const std::string& host) {
+  ssl_.reset(SSL_new(tls.native_handle()));
+  if (!ssl_ || SSL_set_fd(ssl_.get(), fd_) != 1)
+    return fail(fmt::format("TLS with {}: {}", address_, tls::openssl_error()));
+  // An IP address is checked against the certificate's IP addresses and sent as no server
+  // name (RFC 6066 allows only host names there); a name is both sent and checked.
+  boost::system::error_code not_ip;
+  boost::asio::ip::make_address(host, not_ip);
+  bool named = not_ip ? SSL_set_tlsext_host_name(ssl_.get(), host.c_str()) == 1 &&
+                            SSL_set1_host(ssl_.get(), host.c_str()) == 1
+                      : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_.get()), host.c_str()) == 1;
+  if (!named) return fail(fmt::format("TLS with {}: {}", address_, tls::openssl_error()));
+  if (SSL_connect(ssl_.get()) == 1) return {};
+  int err = errno;
+  long verified = SSL_get_verify_result(ssl_.get());
+  if (verified != X509_V_OK) {
+    bool wrong_host = verified == X509_V_ERR_HOSTNAME_MISMATCH ||
+                      verified == X509_V_ERR_IP_ADDRESS_MISMATCH;
+    tls::openssl_error();  // said better by the verify result
+    return fail(fmt::format("TLS with {}: the collector's certificate failed verification: {}",
+                            address_, X509_verify_cert_error_string(verified)),
+                wrong_host ? fmt::format("the certificate is not for {}: connect by a name or "
+                                         "address of its subjectAltName",
+                                         host)
+                           : "give the CA that signed the collector's certificate: --tls-ca FILE");
+  }
+  std::string why = tls::openssl_error();
+  if (why == "no reason given")
+    why = err == EAGAIN || err == EWOULDBLOCK ? "no answer within 5 s"
+          : err != 0                          ? std::strerror(err)
+                                              : "the server closed the connection";
+  return fail(fmt::format("TLS with {}: handshake failed: {}", address_, why),
+              "is the stream sink's TCP listener configured with tls:? Without it, drop --tls");
+}
+
 StreamConnection::~StreamConnection() {
+  ssl_.reset();
   if (fd_ >= 0) ::close(fd_);
 }
 
 StreamConnection::StreamConnection(StreamConnection&& o) noexcept
     : fd_(std::exchange(o.fd_, -1)),
+      ssl_(std::move(o.ssl_)),
       address_(std::move(o.address_)),
       buf_(std::move(o.buf_)),
       at_(o.at_) {}
 
 Result<void> StreamConnection::send(std::string_view text) {
   while (!text.empty()) {
+    if (ssl_) {
+      // The request is one short line: one record, one write.
+      int n = SSL_write(ssl_.get(), text.data(), static_cast<int>(text.size()));
+      if (n <= 0)
+        return fail(fmt::format("send to {}: {}", address_, tls::openssl_error()));
+      text.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
     ssize_t n = ::send(fd_, text.data(), text.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail_errno(fmt::format("send to {}", address_), errno);
@@ -379,14 +441,37 @@ Result<std::optional<std::string>> StreamConnection::read_line() {
       return fail(fmt::format("{} sent a line longer than 16 MiB", address_),
                   "is --server the collector's stream address?");
     char chunk[64 * 1024];
-    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno(fmt::format("read from {}", address_), errno);
-    if (n == 0) {
+    auto n = receive(chunk, sizeof chunk);
+    if (!n) return std::unexpected(n.error());
+    if (*n == 0) {
       if (buf_.empty()) return std::nullopt;
       return std::exchange(buf_, {});  // a last line without its newline
     }
-    buf_.append(chunk, static_cast<size_t>(n));
+    buf_.append(chunk, *n);
+  }
+}
+
+Result<size_t> StreamConnection::receive(char* buf, size_t size) {
+  for (;;) {
+    if (!ssl_) {
+      ssize_t n = ::recv(fd_, buf, size, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail_errno(fmt::format("read from {}", address_), errno);
+      return static_cast<size_t>(n);
+    }
+    int n = SSL_read(ssl_.get(), buf, static_cast<int>(size));
+    if (n > 0) return static_cast<size_t>(n);
+    int err = SSL_get_error(ssl_.get(), n);
+    if (err == SSL_ERROR_ZERO_RETURN) return 0;
+    if (err == SSL_ERROR_SYSCALL && errno == EINTR) continue;
+    // Over TLS 1.3 the server checks the client's certificate after the client's handshake
+    // is done: its refusal arrives here, as an alert.
+    std::string why = tls::openssl_error();
+    return fail(fmt::format("read from {}: {}", address_, why),
+                why.find("certificate") != std::string::npos
+                    ? "the collector asks for a client certificate its client_ca_file signed: "
+                      "--tls-cert FILE --tls-key FILE"
+                    : "");
   }
 }
 

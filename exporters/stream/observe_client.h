@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,6 +13,11 @@
 
 #include "base/result.h"
 #include "exporters/stream/stream_protocol.h"
+
+namespace boost::asio::ssl {
+class context;
+}
+struct ssl_st;
 
 namespace kscope::stream {
 
@@ -40,8 +46,11 @@ Result<uint64_t> parse_since(std::string_view text, uint64_t now_ns);
 // A blocking connection to the stream, which reads it line by line.
 class StreamConnection {
  public:
-  // The error says when no collector listens there, and how to start one.
-  static Result<StreamConnection> open(const StreamAddress& a);
+  // The error says when no collector listens there, and how to start one. With `tls` (from
+  // tls::client_context) the connection is TLS, the server's certificate verified for a.host
+  // (an IP address against its IP addresses); a failed verification says why.
+  static Result<StreamConnection> open(const StreamAddress& a,
+                                       boost::asio::ssl::context* tls = nullptr);
   ~StreamConnection();
   StreamConnection(StreamConnection&& o) noexcept;
   StreamConnection& operator=(StreamConnection&&) = delete;
@@ -57,7 +66,14 @@ class StreamConnection {
 
  private:
   StreamConnection(int fd, std::string address) : fd_(fd), address_(std::move(address)) {}
+  Result<void> handshake(boost::asio::ssl::context& tls, const std::string& host);
+  // Bytes read into buf, 0 at the end of the stream.
+  Result<size_t> receive(char* buf, size_t size);
+  struct SslFree {
+    void operator()(ssl_st* ssl) const;
+  };
   int fd_ = -1;
+  std::unique_ptr<ssl_st, SslFree> ssl_;  // null: plain
   std::string address_;
   std::string buf_;
   size_t at_ = 0;  // buf_[at_..] is not read yet

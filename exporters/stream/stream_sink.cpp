@@ -9,7 +9,9 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -27,6 +29,7 @@
 
 #include "base/bearer_token.h"
 #include "exporters/sinks/flow_json.h"
+#include "exporters/tls/maybe_tls.h"
 
 namespace kscope::stream {
 
@@ -65,6 +68,7 @@ struct Hub {
   std::vector<std::shared_ptr<Client>> following;
   StreamSink::Stats stats;
   std::string token;  // "": no token asked for
+  std::shared_ptr<asio::ssl::context> tls;  // for TCP clients; null: plain
 };
 
 struct StreamSink::Server {
@@ -93,8 +97,11 @@ using Server = StreamSink::Server;
 // Lives while an operation on its socket is pending or write() may queue to it (following).
 class Client : public std::enable_shared_from_this<Client> {
  public:
-  Client(Server& server, Socket socket, bool admitted)
-      : server_(server), socket_(std::move(socket)), timer_(server.io), admitted_(admitted) {
+  Client(Server& server, Socket socket, std::shared_ptr<asio::ssl::context> tls, bool admitted)
+      : server_(server),
+        stream_(std::move(socket), std::move(tls)),
+        timer_(server.io),
+        admitted_(admitted) {
     if (admitted_) server_.clients.insert(this);
   }
   ~Client() {
@@ -106,12 +113,22 @@ class Client : public std::enable_shared_from_this<Client> {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  void start() {
-    arm_timer(kRequestTimeout, Error{"request: none within 10 s", ""});
-    reading_ = true;
-    asio::async_read_until(
-        socket_, asio::dynamic_buffer(in_, kMaxRequestBytes), '\n',
-        [self = shared_from_this()](error_code ec, size_t n) { self->on_request(ec, n); });
+  // Reads the request, or with a refusal (the server is full) sends that. Over TLS the
+  // handshake comes first, within the time a request has.
+  void start(std::optional<Error> refusal) {
+    if (!stream_.tls()) return serve(std::move(refusal));
+    arm_timer(kRequestTimeout, Error{});
+    stream_.async_handshake(
+        [self = shared_from_this(), refusal = std::move(refusal)](error_code ec) mutable {
+          if (!ec && !self->closed_) return self->serve(std::move(refusal));
+          // Plain TCP at a TLS port, an untrusted client certificate, a client that left or
+          // timed out: this client's end, never the server's.
+          {
+            std::lock_guard lock(self->server_.hub.mu);
+            ++self->server_.hub.stats.tls_handshake_failures;
+          }
+          self->close();
+        });
   }
 
   // Turns the client away with one error line.
@@ -119,11 +136,12 @@ class Client : public std::enable_shared_from_this<Client> {
     answered_ = true;
     timer_.cancel();
     out_ = error_line(e);
-    asio::async_write(socket_, asio::buffer(out_),
-                      [self = shared_from_this()](error_code ec, size_t) {
-                        if (ec) return self->close();
-                        self->linger();
-                      });
+    stream_.visit([this](auto& s) {
+      asio::async_write(s, asio::buffer(out_), [self = shared_from_this()](error_code ec, size_t) {
+        if (ec) return self->close();
+        self->linger();
+      });
+    });
   }
 
   // The server stops: what is queued still goes out, then the stream ends.
@@ -160,12 +178,13 @@ class Client : public std::enable_shared_from_this<Client> {
       return;
     }
     writing_ = true;
-    asio::async_write(socket_, asio::buffer(out_),
-                      [self = shared_from_this()](error_code ec, size_t) {
-                        self->writing_ = false;
-                        if (ec) return self->close();
-                        self->pump();
-                      });
+    stream_.visit([this](auto& s) {
+      asio::async_write(s, asio::buffer(out_), [self = shared_from_this()](error_code ec, size_t) {
+        self->writing_ = false;
+        if (ec) return self->close();
+        self->pump();
+      });
+    });
   }
 
  private:
@@ -173,6 +192,17 @@ class Client : public std::enable_shared_from_this<Client> {
     Line line;
     uint64_t lost_before = 0;  // this client's lines dropped just before this one
   };
+
+  void serve(std::optional<Error> refusal) {
+    if (refusal) return reject(*refusal);
+    arm_timer(kRequestTimeout, Error{"request: none within 10 s", ""});
+    reading_ = true;
+    stream_.visit([this](auto& s) {
+      asio::async_read_until(
+          s, asio::dynamic_buffer(in_, kMaxRequestBytes), '\n',
+          [self = shared_from_this()](error_code ec, size_t n) { self->on_request(ec, n); });
+    });
+  }
 
   void arm_timer(std::chrono::seconds after, Error why) {
     timer_.expires_after(after);
@@ -261,21 +291,24 @@ class Client : public std::enable_shared_from_this<Client> {
     if (reading_) return;
     reading_ = true;
     discard_.resize(512);
-    socket_.async_read_some(asio::buffer(discard_),
-                            [self = shared_from_this()](error_code ec, size_t) {
-                              self->reading_ = false;
-                              if (ec) return self->close();
-                              self->read_rest();
-                            });
+    stream_.visit([this](auto& s) {
+      s.async_read_some(asio::buffer(discard_), [self = shared_from_this()](error_code ec, size_t) {
+        self->reading_ = false;
+        if (ec) return self->close();
+        self->read_rest();
+      });
+    });
   }
 
   // Closing with unread input makes the kernel send RST, which can destroy the last lines
   // before the client reads them. So: send FIN, read until the client closes, then close.
+  // Over TLS too: its close_notify would have to wait for the read below to end first, and
+  // kscope observe takes the connection's end for the stream's, as over plain TCP.
   void linger() {
     if (closed_ || lingering_) return;
     lingering_ = true;
     error_code ec;
-    socket_.shutdown(Socket::shutdown_send, ec);
+    stream_.socket().shutdown(Socket::shutdown_send, ec);
     arm_timer(kLinger, Error{});
     read_rest();
   }
@@ -285,13 +318,13 @@ class Client : public std::enable_shared_from_this<Client> {
     closed_ = true;
     if (subscribed_ && request_.follow) unsubscribe();
     error_code ec;
-    socket_.shutdown(Socket::shutdown_both, ec);
-    socket_.close(ec);
+    stream_.socket().shutdown(Socket::shutdown_both, ec);
+    stream_.socket().close(ec);
     timer_.cancel();
   }
 
   Server& server_;
-  Socket socket_;
+  tls::MaybeTls<Socket> stream_;
   asio::steady_timer timer_;
   const bool admitted_;  // counted in the server's clients
   StreamRequest request_;
@@ -311,19 +344,22 @@ class Client : public std::enable_shared_from_this<Client> {
 
 namespace {
 
-void admit(Server& s, Socket socket) {
+// `tcp`: the client came by the TCP listener, the one TLS serves.
+void admit(Server& s, Socket socket, bool tcp) {
   bool full = s.clients.size() >= s.options.max_clients;
-  auto client = std::make_shared<Client>(s, std::move(socket), !full);
+  std::shared_ptr<asio::ssl::context> tls;
   {
     std::lock_guard lock(s.hub.mu);
     ++(full ? s.hub.stats.refused : s.hub.stats.clients);
+    if (tcp) tls = s.hub.tls;
   }
+  auto client = std::make_shared<Client>(s, std::move(socket), std::move(tls), !full);
+  std::optional<Error> refusal;
   if (full)
-    return client->reject(Error{fmt::format("{} clients are connected, the most this collector "
-                                            "serves",
-                                            s.options.max_clients),
-                                "try again when one has left"});
-  client->start();
+    refusal = Error{fmt::format("{} clients are connected, the most this collector serves",
+                                s.options.max_clients),
+                    "try again when one has left"};
+  client->start(std::move(refusal));
 }
 
 template <class Acceptor>
@@ -339,7 +375,7 @@ void accept_next(Server& s, Acceptor& acceptor) {
           });
           return;
         }
-        admit(s, Socket(std::move(socket)));
+        admit(s, Socket(std::move(socket)), std::is_same_v<Acceptor, tcp::acceptor>);
         accept_next(s, acceptor);
       });
 }
@@ -534,6 +570,11 @@ void StreamSink::take_losses(sinks::LossReport& report) {
   uint64_t dropped = stats().dropped;
   report.lost.emplace_back("stream.client_queue", dropped - reported_dropped_);
   reported_dropped_ = dropped;
+}
+
+void StreamSink::set_tls(std::shared_ptr<asio::ssl::context> context) {
+  std::lock_guard lock(server_->hub.mu);
+  server_->hub.tls = std::move(context);
 }
 
 void StreamSink::set_token(std::string token) {

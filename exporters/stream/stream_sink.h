@@ -17,6 +17,10 @@
 #include "exporters/sinks/sink.h"
 #include "exporters/stream/stream_protocol.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace kscope::stream {
 
 struct StreamOptions {
@@ -53,6 +57,10 @@ class StreamSink final : public sinks::Sink {
   // From now on a request must carry this token ("": none needed, the default); clients
   // already served stay.
   void set_token(std::string token);
+  // From now on clients of the TCP listener speak TLS with this context
+  // (exporters/tls/tls_context.h); null: plain (the default). A unix socket stays plain;
+  // clients already connected keep what they started with.
+  void set_tls(std::shared_ptr<boost::asio::ssl::context> context);
 
   struct Stats {
     size_t clients = 0;         // connected, the ones still sending their request included
@@ -61,6 +69,7 @@ class StreamSink final : public sinks::Sink {
     uint64_t bad_requests = 0;  // answered with an error line
     uint64_t dropped = 0;       // lines dropped at full client queues, every client's
     uint64_t unauthorized = 0;  // turned away: no or a wrong token
+    uint64_t tls_handshake_failures = 0;  // TLS clients closed before their handshake ended
   };
   Stats stats() const;
 

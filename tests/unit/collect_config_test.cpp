@@ -200,7 +200,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "the keys in limits are series_per_metric, series_total, series_ttl, memory and bpf_memory"},
         BadConfig{"lisen: 127.0.0.1:80\n",
                   "c.yaml:1:1: unknown key 'lisen' at the top level; did you mean 'listen'?",
-                  "the keys at the top level are listen, token_file, labels, limits, bpf_stats, sources, report_interval, "
+                  "the keys at the top level are listen, token_file, tls, labels, limits, bpf_stats, sources, "
+                  "report_interval, "
                   "redact and sinks"},
         BadConfig{"tcp: false\n",
                   "c.yaml:1:1: unknown key 'tcp' at the top level; did you mean 'sources.tcp'?",

@@ -21,6 +21,8 @@
 #include <boost/asio/post.hpp>
 
 #include "exporters/prometheus/http_server.h"
+#include "loopback_socket.h"
+#include "test_wait.h"
 
 namespace kscope::prom {
 namespace {
@@ -30,15 +32,7 @@ namespace asio = boost::asio;
 // A blocking client socket; reads give up after 5 s.
 class Client {
  public:
-  explicit Client(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
+  explicit Client(uint16_t port) { fd_ = test::loopback_socket(port, connected_); }
   ~Client() { ::close(fd_); }
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -94,10 +88,7 @@ class HttpServerTest : public ::testing::Test {
   // Runs fn on the server's thread, where the server's state may be read.
   template <class Fn>
   auto on_io(Fn fn) {
-    std::packaged_task<decltype(fn())()> task(fn);
-    auto result = task.get_future();
-    asio::post(io_, [&task] { task(); });
-    return result.get();
+    return test::run_on(io_, fn);
   }
 
   void SetUp() override {

@@ -26,9 +26,12 @@
 #include <fmt/format.h>
 
 #include "exporters/stream/stream_sink.h"
+#include "test_wait.h"
 
 namespace kscope::stream {
 namespace {
+
+using test::eventually;
 
 constexpr uint64_t kSec = 1'000'000'000;
 // Wall clock = boot clock + this: record i's time is 2026-01-01T00:00:00Z + i + 1 seconds.
@@ -96,16 +99,6 @@ class Client {
   bool connected_ = false;
   std::string buf_;
 };
-
-// Waits at most 5 s for `done`.
-bool eventually(const std::function<bool()>& done) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
 
 // Record `seq`: 10.0.0.1:40000 -> DST:dport, its time seq + 1 s after kBootToWall.
 flows::FlowRecord flow(uint32_t seq, uint16_t dport, const char* src = "10.0.0.1",
