@@ -71,7 +71,8 @@ int run_collect(const CollectFlags& f) {
   asio::io_context io;
   auto collector = Collector::start(*config, io);
   if (!collector) return report(collector.error());
-  fmt::print(stderr, "kscope collect: metrics at http://{}/metrics ({})\n", (*collector)->address(),
+  fmt::print(stderr, "kscope collect: metrics at {}://{}/metrics ({})\n",
+             config->tls.enabled() ? "https" : "http", (*collector)->address(),
              config->file.empty() ? "built-in configuration" : config->file);
   for (const auto& s : (*collector)->skipped()) fmt::print(stderr, "kscope collect: left out {}\n", s);
 
