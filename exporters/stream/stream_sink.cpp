@@ -121,6 +121,7 @@ class Client : public std::enable_shared_from_this<Client> {
     stream_.async_handshake(
         [self = shared_from_this(), refusal = std::move(refusal)](error_code ec) mutable {
           if (!ec && !self->closed_) return self->serve(std::move(refusal));
+          if (self->ending_) return self->close();  // the server stops: no client's fault
           // Plain TCP at a TLS port, an untrusted client certificate, a client that left or
           // timed out: this client's end, never the server's.
           {
