@@ -7,7 +7,8 @@
 
 namespace kscope::collect {
 
-// RssAnon of /proc/self/status, in bytes; 0 when it cannot be read.
+// RssAnon of /proc/self/status, in bytes; 0 when it cannot be read. (Under AddressSanitizer:
+// the heap allocated.)
 uint64_t anon_resident_bytes();
 // The sum of the memlock of every BPF map this process holds an fd of (/proc/self/fdinfo):
 // what the kernel charges for them.
