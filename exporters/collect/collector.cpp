@@ -76,6 +76,7 @@ struct Collector::State {
   std::vector<Running> tools;
   std::unique_ptr<FlowSource> flow;
   FlowTotals closed_flows;  // what the flow engines closed so far counted
+  std::map<std::string, LossTotals> closed_tools;  // by tool: what a reload's closes counted
   std::unique_ptr<Watch> flow_watch;
   std::unique_ptr<prom::HttpServer> server;
   std::unique_ptr<SinkSet> sinks;
@@ -129,6 +130,9 @@ struct Collector::State {
       bool off = !source_enabled(config, r.source->binding().source);
       if (off) {
         drain(*r.source);
+        // Turned on again later, the tool counts from 0: its sinks' reports go on from here.
+        if (auto losses = r.source->losses())
+          closed_tools[std::string(r.source->binding().tool)].close(std::move(*losses));
         log::info("collect: {} detached", r.source->binding().tool);
       }
       return off;
@@ -356,13 +360,17 @@ struct Collector::State {
         u.push_back({fmt::format("kernel.{}", l.point), "flows", l.total});
     }
     u.push_back({"collector.memory_shed", "flows", self_state.shed_flows});
+    // Each tool's: its running source's with what its closed ones counted, or theirs alone.
+    std::map<std::string, std::vector<LossPoint>> by_tool;
+    for (const auto& [tool, closed] : closed_tools) by_tool[tool] = closed.losses({});
     for (const auto& r : tools) {
-      if (!event_exports.contains(std::string(r.source->binding().tool))) continue;
-      auto losses = r.source->losses();
-      if (!losses) continue;
-      for (const auto& l : *losses)
-        u.push_back({fmt::format("{}.{}", r.source->binding().tool, l.point),
-                     std::string(r.source->binding().tool), l.total});
+      std::string tool(r.source->binding().tool);
+      if (auto losses = r.source->losses())
+        by_tool[tool] = closed_tools.contains(tool) ? closed_tools.at(tool).losses(*losses) : *losses;
+    }
+    for (const auto& [tool, losses] : by_tool) {
+      if (!event_exports.contains(tool)) continue;
+      for (const auto& l : losses) u.push_back({fmt::format("{}.{}", tool, l.point), tool, l.total});
     }
     return u;
   }

@@ -137,19 +137,4 @@ std::vector<LossPoint> FlowSource::losses() const {
   return {{"table_full", overflow_packets_}, {"notification_ring", probe_->lost_notifications()}};
 }
 
-void FlowTotals::close(uint64_t records, std::vector<LossPoint> losses) {
-  records_ += records;
-  closed_ = this->losses(std::move(losses));
-}
-
-std::vector<LossPoint> FlowTotals::losses(std::vector<LossPoint> running) const {
-  for (const auto& c : closed_) {
-    auto it = std::find_if(running.begin(), running.end(),
-                           [&](const LossPoint& l) { return l.point == c.point; });
-    if (it == running.end()) running.push_back(c);
-    else it->total += c.total;
-  }
-  return running;
-}
-
 }  // namespace kscope::collect

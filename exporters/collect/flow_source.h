@@ -28,16 +28,21 @@ namespace kscope::collect {
 class FlowTotals {
  public:
   // An engine closed, with its final counts.
-  void close(uint64_t records, std::vector<LossPoint> losses);
+  void close(uint64_t records, std::vector<LossPoint> losses) {
+    records_ += records;
+    losses_.close(std::move(losses));
+  }
   // The running engine's counts (none: empty) with those of the engines closed before it.
-  std::vector<LossPoint> losses(std::vector<LossPoint> running) const;
+  std::vector<LossPoint> losses(std::vector<LossPoint> running) const {
+    return losses_.losses(std::move(running));
+  }
   uint64_t records(uint64_t running) const { return records_ + running; }
   // Whether an engine ever ran (and so its loss points are reported).
-  bool any() const { return !closed_.empty(); }
+  bool any() const { return losses_.any(); }
 
  private:
   uint64_t records_ = 0;
-  std::vector<LossPoint> closed_;
+  LossTotals losses_;
 };
 
 class FlowSource final : public RecordSink {

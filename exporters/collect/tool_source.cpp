@@ -100,4 +100,14 @@ Result<std::vector<LossPoint>> ToolSource::losses() const {
   return out;
 }
 
+std::vector<LossPoint> LossTotals::losses(std::vector<LossPoint> running) const {
+  for (const auto& c : closed_) {
+    auto it = std::find_if(running.begin(), running.end(),
+                           [&](const LossPoint& l) { return l.point == c.point; });
+    if (it == running.end()) running.push_back(c);
+    else it->total += c.total;
+  }
+  return running;
+}
+
 }  // namespace kscope::collect

@@ -22,6 +22,23 @@ struct LossPoint {
   uint64_t total = 0;
 };
 
+// Loss totals over the sources that count one thing in turn: a reload that reopens a source
+// (the flow engine with other settings, a tool turned off and on again) starts it at 0. What
+// the closed ones counted is carried, so that the totals never go back (the sinks' in-band
+// reports are their growth) and a report after the last one closed still has them.
+class LossTotals {
+ public:
+  // A source closed, with its final counts.
+  void close(std::vector<LossPoint> losses) { closed_ = this->losses(std::move(losses)); }
+  // The running source's counts (none: empty) with those of the sources closed before it.
+  std::vector<LossPoint> losses(std::vector<LossPoint> running) const;
+  // Whether a source ever closed (and so its loss points are still reported).
+  bool any() const { return !closed_.empty(); }
+
+ private:
+  std::vector<LossPoint> closed_;
+};
+
 class ToolSource final : public RecordSink {
  public:
   static Result<std::unique_ptr<ToolSource>> open(const ToolBinding& binding, Feed feed);

@@ -82,5 +82,45 @@ TEST(CollectLosses, ReportsAcrossAReloadAndTheStopAddUpExactly) {
   fs::remove_all(dir);
 }
 
+// A tool that a reload turns off and on again counts from 0 in its new source: the reports
+// go on from the closed source's total (5, then 0 twice, then the new source's 3), where the
+// growth of the running source's total alone would have wrapped around.
+TEST(CollectLosses, AToolReopenedByAReloadReportsExactly) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("kscope-tool-losses-{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  {
+    SinkSet sinks(sinks::Context{"node-a", 0});
+    SinkConfig c;
+    c.name = "e";
+    c.events = {"exec"};
+    c.file.path = (dir / "events.json").string();
+    std::vector<Error> failed;
+    sinks.apply({c}, failed);
+    ASSERT_TRUE(failed.empty());
+    auto report = [&](const std::vector<LossPoint>& losses) {
+      UpstreamLosses u;
+      for (const auto& l : losses) u.push_back({"exec." + l.point, "exec", l.total});
+      sinks.report(u, std::chrono::milliseconds(0));
+    };
+    LossTotals exec;
+    report(exec.losses({{"ring_reserve", 5}}));
+    exec.close({{"ring_reserve", 5}});  // the reload that turns exec off
+    report(exec.losses({}));
+    report(exec.losses({{"ring_reserve", 0}}));  // the one that turns it on again
+    report(exec.losses({{"ring_reserve", 3}}));
+    sinks.stop();
+  }
+  std::ifstream in(dir / "events.json");
+  std::vector<std::string> lost;
+  for (std::string l; std::getline(in, l);) {
+    auto at = l.find("\"exec.ring_reserve\":");
+    ASSERT_NE(at, std::string::npos) << l;
+    lost.push_back(l.substr(at + 20, l.find_first_of(",}", at) - at - 20));
+  }
+  EXPECT_EQ(lost, (std::vector<std::string>{"5", "0", "0", "3"}));
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace kscope::collect
