@@ -19,12 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-UpstreamLosses upstream(const std::vector<LossPoint>& flow_losses) {
-  UpstreamLosses u;
-  for (const auto& l : flow_losses) u.push_back({"kernel." + l.point, "flows", l.total});
-  return u;
-}
-
 TEST(CollectLosses, ClosedEnginesTotalsAreCarried) {
   FlowTotals totals;
   EXPECT_FALSE(totals.any());
@@ -46,80 +40,80 @@ TEST(CollectLosses, ClosedEnginesTotalsAreCarried) {
   EXPECT_EQ(totals.records(0), 69u);
 }
 
+// One file sink taking `of` ("flows" or a tool's events) behind a SinkSet; lost() reads back
+// one loss point's value from each report line it wrote.
+class ReportedLosses {
+ public:
+  explicit ReportedLosses(const std::string& of)
+      : dir_(fs::temp_directory_path() / fmt::format("kscope-losses-{}-{}", of, getpid())),
+        of_(of) {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    SinkConfig c;
+    c.name = of;
+    c.events = {of};
+    c.file.path = (dir_ / "out.json").string();
+    std::vector<Error> failed;
+    sinks_.apply({c}, failed);
+    EXPECT_TRUE(failed.empty());
+  }
+  ~ReportedLosses() { fs::remove_all(dir_); }
+
+  // One report: each point's total, named "<prefix>.<point>".
+  void report(const std::string& prefix, const std::vector<LossPoint>& totals) {
+    UpstreamLosses u;
+    for (const auto& l : totals) u.push_back({fmt::format("{}.{}", prefix, l.point), of_, l.total});
+    sinks_.report(u, std::chrono::milliseconds(0));
+  }
+  // Stops the sink, then the value of `point` in each report, in order.
+  std::vector<std::string> lost(const std::string& point) {
+    sinks_.stop();
+    std::ifstream in(dir_ / "out.json");
+    std::vector<std::string> values;
+    std::string key = fmt::format("\"{}\":", point);
+    for (std::string l; std::getline(in, l);) {
+      auto at = l.find(key);
+      if (at == std::string::npos) continue;
+      at += key.size();
+      values.push_back(l.substr(at, l.find_first_of(",}", at) - at));
+    }
+    return values;
+  }
+
+ private:
+  fs::path dir_;
+  std::string of_;
+  SinkSet sinks_{sinks::Context{"node-a", 0}};
+};
+
 // The in-band reports across a reload and the stop: 436 once, never a wrapped-around delta,
 // and the report at stop (after the engine closed) still names the kernel's losses.
 TEST(CollectLosses, ReportsAcrossAReloadAndTheStopAddUpExactly) {
-  fs::path dir = fs::temp_directory_path() / fmt::format("kscope-collect-losses-{}", getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  {
-    SinkSet sinks(sinks::Context{"node-a", 0});
-    SinkConfig c;
-    c.name = "f";
-    c.file.path = (dir / "flows.json").string();
-    std::vector<Error> failed;
-    sinks.apply({c}, failed);
-    ASSERT_TRUE(failed.empty());
-    FlowTotals totals;
-    std::vector<LossPoint> engine = {{"table_full", 436}, {"notification_ring", 0}};
-    sinks.report(upstream(totals.losses(engine)), std::chrono::milliseconds(0));
-    totals.close(0, engine);  // the reload: a new engine, from 0
-    engine = {{"table_full", 0}, {"notification_ring", 0}};
-    sinks.report(upstream(totals.losses(engine)), std::chrono::milliseconds(0));
-    engine = {{"table_full", 7}, {"notification_ring", 0}};
-    totals.close(0, engine);  // stop(): the engine closes before the last report
-    sinks.report(upstream(totals.losses({})), std::chrono::milliseconds(0));
-    sinks.stop();
-  }
-  std::ifstream in(dir / "flows.json");
-  std::vector<std::string> full;
-  for (std::string l; std::getline(in, l);) {
-    auto at = l.find("\"kernel.table_full\":");
-    ASSERT_NE(at, std::string::npos) << l;
-    full.push_back(l.substr(at + 20, l.find_first_of(",}", at) - at - 20));
-  }
-  EXPECT_EQ(full, (std::vector<std::string>{"436", "0", "7"}));
-  fs::remove_all(dir);
+  ReportedLosses out("flows");
+  FlowTotals totals;
+  std::vector<LossPoint> engine = {{"table_full", 436}, {"notification_ring", 0}};
+  out.report("kernel", totals.losses(engine));
+  totals.close(0, engine);  // the reload: a new engine, from 0
+  engine = {{"table_full", 0}, {"notification_ring", 0}};
+  out.report("kernel", totals.losses(engine));
+  engine = {{"table_full", 7}, {"notification_ring", 0}};
+  totals.close(0, engine);  // stop(): the engine closes before the last report
+  out.report("kernel", totals.losses({}));
+  EXPECT_EQ(out.lost("kernel.table_full"), (std::vector<std::string>{"436", "0", "7"}));
 }
 
 // A tool that a reload turns off and on again counts from 0 in its new source: the reports
 // go on from the closed source's total (5, then 0 twice, then the new source's 3), where the
 // growth of the running source's total alone would have wrapped around.
 TEST(CollectLosses, AToolReopenedByAReloadReportsExactly) {
-  fs::path dir = fs::temp_directory_path() / fmt::format("kscope-tool-losses-{}", getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  {
-    SinkSet sinks(sinks::Context{"node-a", 0});
-    SinkConfig c;
-    c.name = "e";
-    c.events = {"exec"};
-    c.file.path = (dir / "events.json").string();
-    std::vector<Error> failed;
-    sinks.apply({c}, failed);
-    ASSERT_TRUE(failed.empty());
-    auto report = [&](const std::vector<LossPoint>& losses) {
-      UpstreamLosses u;
-      for (const auto& l : losses) u.push_back({"exec." + l.point, "exec", l.total});
-      sinks.report(u, std::chrono::milliseconds(0));
-    };
-    LossTotals exec;
-    report(exec.losses({{"ring_reserve", 5}}));
-    exec.close({{"ring_reserve", 5}});  // the reload that turns exec off
-    report(exec.losses({}));
-    report(exec.losses({{"ring_reserve", 0}}));  // the one that turns it on again
-    report(exec.losses({{"ring_reserve", 3}}));
-    sinks.stop();
-  }
-  std::ifstream in(dir / "events.json");
-  std::vector<std::string> lost;
-  for (std::string l; std::getline(in, l);) {
-    auto at = l.find("\"exec.ring_reserve\":");
-    ASSERT_NE(at, std::string::npos) << l;
-    lost.push_back(l.substr(at + 20, l.find_first_of(",}", at) - at - 20));
-  }
-  EXPECT_EQ(lost, (std::vector<std::string>{"5", "0", "0", "3"}));
-  fs::remove_all(dir);
+  ReportedLosses out("exec");
+  LossTotals exec;
+  out.report("exec", exec.losses({{"ring_reserve", 5}}));
+  exec.close({{"ring_reserve", 5}});  // the reload that turns exec off
+  out.report("exec", exec.losses({}));
+  out.report("exec", exec.losses({{"ring_reserve", 0}}));  // the one that turns it on again
+  out.report("exec", exec.losses({{"ring_reserve", 3}}));
+  EXPECT_EQ(out.lost("exec.ring_reserve"), (std::vector<std::string>{"5", "0", "0", "3"}));
 }
 
 }  // namespace
