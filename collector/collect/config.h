@@ -37,11 +37,21 @@ struct Limits {
   friend bool operator==(const Limits&, const Limits&) = default;
 };
 
+// "FILE:LINE:COL" of values whose errors show only when they are used ("": a default). They
+// never make two configurations differ: moving a line changes no setting.
+struct ConfigPositions {
+  std::string listen, token_file;
+  friend bool operator==(const ConfigPositions&, const ConfigPositions&) { return true; }
+};
+
 struct Config {
   std::string listen = "127.0.0.1:9437";
   // A file holding a bearer token (mode 0600 or stricter): when set, the metrics endpoint and
   // every stream sink serve only requests that carry it. "": none.
   std::string token_file;
+  // Where the file set listen and token_file, for the errors found only when the collector
+  // binds the address or reads the token.
+  ConfigPositions at;
   TlsConfig tls;  // the metrics endpoint's; plain HTTP unless it has a certificate
   std::vector<Label> labels = {Label::comm, Label::container};
   Limits limits;

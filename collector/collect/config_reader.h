@@ -64,6 +64,12 @@ struct Reader {
   std::unexpected<Error> error(const Item& v, std::string_view what, std::string hint = {}) const {
     return error(v.mark, v.path, what, std::move(hint));
   }
+  // "FILE:LINE:COL": where a value was written, for errors found only when it is used.
+  std::string at(const Item& v) const {
+    return fmt::format("{}:{}:{}", file, v.mark.line + 1, v.mark.column + 1);
+  }
+  // "FILE:LINE:COL: path".
+  std::string where(const Item& v) const { return fmt::format("{}: {}", at(v), v.path); }
 };
 
 std::string describe(const YAML::Node& n);  // what the user wrote, for "got ..."
@@ -99,6 +105,19 @@ std::function<Result<void>(const Item&)> into(T& out, F parse) {
     auto x = parse(v);
     if (!x) return std::unexpected(x.error());
     out = std::move(*x);
+    return {};
+  };
+}
+
+// into(), and where the value was written (Reader::at) into `at`.
+template <class T, class F>
+std::function<Result<void>(const Item&)> into_at(const Reader& r, T& out, std::string& at,
+                                                 F parse) {
+  return [&r, &out, &at, parse](const Item& v) -> Result<void> {
+    auto x = parse(v);
+    if (!x) return std::unexpected(x.error());
+    out = std::move(*x);
+    at = r.at(v);
     return {};
   };
 }

@@ -12,8 +12,7 @@ Result<TlsConfig> read_tls(const Reader& r, const Item& v) {
       auto p = read_absolute_path(r, x, example);
       if (!p) return std::unexpected(p.error());
       out = std::move(*p);
-      where = out.empty() ? "" : fmt::format("{}:{}:{}: {}", r.file, x.mark.line + 1,
-                                             x.mark.column + 1, x.path);
+      where = out.empty() ? "" : r.where(x);
       return {};
     };
   };

@@ -362,7 +362,7 @@ Result<void> read_sinks(const Reader& r, const Item& v, std::vector<SinkConfig>&
       return r.error(e, fmt::format("sink name '{}' is already used on line {}", s.name, dup->second),
                      "name each sink once: the name tells them apart in metrics and loss reports");
     names.emplace_back(s.name, e.mark.line + 1);
-    s.where = fmt::format("{}:{}:{}: {}", r.file, e.mark.line + 1, e.mark.column + 1, e.path);
+    s.where = r.where(e);
     sinks.push_back(std::move(s));
   }
   return {};

@@ -405,11 +405,16 @@ struct Collector::State {
     return {404, "text/plain; charset=utf-8", "not found: the metrics are at /metrics\n", ""};
   }
 
-  Result<void> listen(const std::string& address) {
+  // Binds the metrics endpoint; an error starts with where the configuration set `at`.
+  Result<void> listen(const std::string& address, const std::string& at) {
     auto server_or = prom::HttpServer::start(io, address, [this](const prom::HttpRequestInfo& r) {
       return handle(r);
     });
-    if (!server_or) return std::unexpected(server_or.error());
+    if (!server_or) {
+      if (at.empty()) return std::unexpected(server_or.error());
+      const Error& e = server_or.error();
+      return fail(fmt::format("{}: {}", at, e.message), e.hint, e.code);
+    }
     if (server) {
       refusals_gone += refusals_of(*server);
       server->stop();
@@ -445,7 +450,10 @@ Result<std::string> token_of(const Config& c) {
   if (c.token_file.empty()) return std::string();
   auto t = read_token_file(c.token_file);
   if (!t)
-    return fail(fmt::format("{}token_file: {}", c.file.empty() ? "" : c.file + ": ",
+    return fail(fmt::format("{}token_file: {}",
+                            !c.at.token_file.empty() ? c.at.token_file + ": "
+                            : c.file.empty()         ? std::string()
+                                                     : c.file + ": ",
                             t.error().message),
                 t.error().hint, t.error().code);
   return t;
@@ -492,7 +500,7 @@ Result<std::unique_ptr<Collector>> Collector::start(Config config, asio::io_cont
   if (!checked) return std::unexpected(checked.error());
   s->use(std::move(*checked));
   // The endpoint first: a port in use fails before any probe is loaded.
-  if (auto l = s->listen(s->config.listen); !l) return std::unexpected(l.error());
+  if (auto l = s->listen(s->config.listen, s->config.at.listen); !l) return std::unexpected(l.error());
   // The sinks before the flows, which hand them records from their first sweep.
   s->sinks = std::make_unique<SinkSet>(sinks::Context{host_name(), this_boot_wall_offset_ns()});
   s->sinks->set_stream_token(s->checked.token);
@@ -530,7 +538,7 @@ Result<void> Collector::reload(Config next) {
     return std::unexpected(checked.error());
   }
   if (next.listen != s.config.listen) {
-    if (auto l = s.listen(next.listen); !l) {
+    if (auto l = s.listen(next.listen, next.at.listen); !l) {
       ++s.self_state.reload_failures;
       return std::unexpected(l.error());
     }

@@ -105,7 +105,7 @@ kpid=
 chmod 0644 "$tmp/token"
 rc=0
 "$kscope" collect -c "$tmp/collect.yaml" >"$tmp/out" 2>"$tmp/start.err" || rc=$?
-want="kscope: error: $tmp/collect.yaml: token_file: token file $tmp/token: group or others may access it (mode 0644)"
+want="kscope: error: $tmp/collect.yaml:2:13: token_file: token file $tmp/token: group or others may access it (mode 0644)"
 [[ $rc -eq 1 && $(sed -n 1p "$tmp/start.err") == "$want" && $(sed -n 2p "$tmp/start.err") == "hint: chmod 600 $tmp/token" ]] ||
   fail "a token file of mode 0644: exit $rc, $(cat "$tmp/start.err")"
 echo "PASS: bearer token on metrics (curl, Prometheus credentials_file) and stream (TCP, unix), rotated on SIGHUP; a readable token file refused; modes 0640, 0660, 0600 under umask 000"
