@@ -415,7 +415,7 @@ Result<Config> parse_config(std::string_view text, std::string_view file) {
         "the file is keys and values, e.g. `listen: 127.0.0.1:9437`; "
         "`kscope collect --print-default-config` prints every key");
   const Field fields[] = {
-      {"listen", into_at(r, c.listen, c.at.listen, [&](const Item& x) { return read_listen(r, x); })},
+      {"listen", into_at(r, c.listen, c.at.listen, [&](const Item& x) { return read_listen(r, x, kMetricsAddress); })},
       {"token_file", into_at(r, c.token_file, c.at.token_file, [&](const Item& x) {
          // The file itself is read (and its mode checked) when the collector starts.
          return read_absolute_path(r, x, "token_file: /etc/kscope/token");

@@ -217,27 +217,31 @@ Result<std::string> read_absolute_path(const Reader& r, const Item& v, std::stri
   return path;
 }
 
-// Why `listen` is not HOST:PORT, or "" when it is. Host names are allowed: the bind resolves them.
-std::string listen_problem(std::string_view s) {
+// Why `s` is not HOST:PORT, or "" when it is. Host names are allowed: the bind or the connect
+// resolves them. The hints' examples use the address's usual port.
+std::string listen_problem(std::string_view s, const AddressUse& use) {
+  const uint16_t p = use.port;
   std::string_view host, port;
   if (s.starts_with('[')) {
     size_t close = s.find(']');
-    if (close == std::string_view::npos) return "close the bracket: [::1]:9437";
+    if (close == std::string_view::npos) return fmt::format("close the bracket: [::1]:{}", p);
     host = s.substr(1, close - 1);
     in6_addr a6;
     if (inet_pton(AF_INET6, std::string(host).c_str(), &a6) != 1)
       return fmt::format("'{}' in brackets is not an IPv6 address", host);
-    if (close + 1 >= s.size() || s[close + 1] != ':') return "add the port: [::1]:9437";
+    if (close + 1 >= s.size() || s[close + 1] != ':') return fmt::format("add the port: [::1]:{}", p);
     port = s.substr(close + 2);
   } else {
     size_t colon = s.rfind(':');
-    if (colon == std::string_view::npos) return "add the port: 127.0.0.1:9437";
+    if (colon == std::string_view::npos) return fmt::format("add the port: 127.0.0.1:{}", p);
     host = s.substr(0, colon);
     port = s.substr(colon + 1);
     if (host.find(':') != std::string_view::npos)
-      return "put an IPv6 address in brackets: [::1]:9437";
+      return fmt::format("put an IPv6 address in brackets: [::1]:{}", p);
     if (host.empty())
-      return "name the address: 0.0.0.0:9437 for every IPv4 interface, [::]:9437 for all";
+      return use.listen ? fmt::format("name the address: 0.0.0.0:{0} for every IPv4 interface, "
+                                      "[::]:{0} for all", p)
+                        : fmt::format("name the host: 127.0.0.1:{}", p);
     bool numeric = std::all_of(host.begin(), host.end(),
                                [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
     in_addr a4;
@@ -255,13 +259,13 @@ std::string listen_problem(std::string_view s) {
   return {};
 }
 
-Result<std::string> read_listen(const Reader& r, const Item& v) {
-  constexpr std::string_view expected =
-      "expected ADDRESS:PORT such as 127.0.0.1:9437 or [::1]:9437";
+Result<std::string> read_listen(const Reader& r, const Item& v, const AddressUse& use) {
+  const std::string expected =
+      fmt::format("expected ADDRESS:PORT such as 127.0.0.1:{0} or [::1]:{0}", use.port);
   if (!v.node.IsScalar())
     return r.error(v, fmt::format("{}, got {}", expected, describe(v.node)),
                    "write one address on the key's line");
-  std::string problem = listen_problem(v.node.Scalar());
+  std::string problem = listen_problem(v.node.Scalar(), use);
   if (!problem.empty())
     return r.error(v, fmt::format("{}, got {}", expected, describe(v.node)), problem);
   return v.node.Scalar();

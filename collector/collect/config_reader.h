@@ -87,9 +87,17 @@ Result<std::string> read_string(const Reader& r, const Item& v, std::string_view
 // A file's path, absolute (it means the same file whatever the working directory), or "";
 // `example` ("token_file: /etc/kscope/token") is the hint of a relative one.
 Result<std::string> read_absolute_path(const Reader& r, const Item& v, std::string_view example);
+// What an address is for: its usual port (the hints' examples), and whether kscope listens
+// there or connects to it.
+struct AddressUse {
+  uint16_t port;
+  bool listen;
+};
+inline constexpr AddressUse kMetricsAddress{9437, true}, kStreamAddress{9438, true},
+    kIpfixAddress{4739, false}, kKafkaAddress{9092, false};
 // Why an address is not HOST:PORT, or "" when it is.
-std::string listen_problem(std::string_view s);
-Result<std::string> read_listen(const Reader& r, const Item& v);
+std::string listen_problem(std::string_view s, const AddressUse& use);
+Result<std::string> read_listen(const Reader& r, const Item& v, const AddressUse& use);
 
 // ---- maps ----
 struct Field {

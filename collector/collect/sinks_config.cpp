@@ -230,7 +230,7 @@ Result<void> read_sink(const Reader& r, const Item& v, SinkConfig& s) {
     case SinkType::stream: {
       auto listen_or_none = [&](const Item& x) -> Result<std::string> {
         if (x.node.IsScalar() && x.node.Scalar().empty()) return std::string();
-        return read_listen(r, x);
+        return read_listen(r, x, kStreamAddress);
       };
       fields.push_back({"listen", into(s.stream.listen, listen_or_none)});
       fields.push_back({"unix", into(s.stream.unix_path, [&](const Item& x) {
@@ -251,7 +251,7 @@ Result<void> read_sink(const Reader& r, const Item& v, SinkConfig& s) {
     case SinkType::ipfix:
       fields.push_back({"address", [&](const Item& x) -> Result<void> {
                           address_item = x;
-                          auto a = read_listen(r, x);
+                          auto a = read_listen(r, x, kIpfixAddress);
                           if (!a) return std::unexpected(a.error());
                           s.ipfix.address = *a;
                           return {};
@@ -270,7 +270,7 @@ Result<void> read_sink(const Reader& r, const Item& v, SinkConfig& s) {
     case SinkType::kafka:
       fields.push_back({"brokers", [&](const Item& x) -> Result<void> {
                           address_item = x;
-                          auto l = read_list<std::string>(x, [&](const Item& e) { return read_listen(r, e); });
+                          auto l = read_list<std::string>(x, [&](const Item& e) { return read_listen(r, e, kKafkaAddress); });
                           if (!l) return std::unexpected(l.error());
                           s.kafka.brokers = std::move(*l);
                           return {};
