@@ -254,8 +254,8 @@ TEST_F(SinksFile, FailedRotationSaysWhyAndCountsTheLinesBeforeIt) {
 }
 
 // A sink whose destination is stuck until the test lets it go, that keeps what it got. It
-// refuses the next write (fail_next) or the next `refuse` writes, after `whole` items of each
-// reached it, and can recall records it took.
+// refuses the next `refuse` writes, after `whole` items of each reached it, and can recall
+// records it took.
 class GatedSink final : public Sink {
  public:
   Result<void> write(std::span<const Item> batch) override {
@@ -263,8 +263,7 @@ class GatedSink final : public Sink {
     entered = true;
     cv.notify_all();
     cv.wait(lock, [&] { return open; });
-    bool refused = fail_next || refuse > 0;
-    fail_next = false;
+    bool refused = refuse > 0;
     refuse -= refuse > 0;
     size_t kept = refused ? std::min(whole, batch.size()) : batch.size();
     got.insert(got.end(), batch.begin(), batch.begin() + static_cast<long>(kept));
@@ -284,7 +283,7 @@ class GatedSink final : public Sink {
   }
   std::mutex mu;
   std::condition_variable cv;
-  bool open = false, entered = false, fail_next = false;
+  bool open = false, entered = false;
   int refuse = 0;
   size_t whole = 0;
   uint64_t recalled = 0;
@@ -322,12 +321,18 @@ TEST(SinksRunner, RefusedBatchIsCountedInTheNextReport) {
   auto owned = std::make_unique<GatedSink>();
   GatedSink& sink = *owned;
   sink.open = true;
-  sink.fail_next = true;
+  // Every write refused until the 3 records are lost: the runner's thread may take them in one
+  // batch or in several, as they arrive.
+  sink.refuse = 3;
   SinkRunner runner("g", "test", std::move(owned), 100, {});
   for (int i = 0; i < 3; ++i) runner.offer(tcp_record());
-  // Wait for the refused batch, then a report in a batch of its own.
-  for (int i = 0; i < 1000 && runner.totals().lost.at("sink.write") == 0; ++i) usleep(1000);
+  // Wait for the refused batches, then a report in a batch of its own.
+  for (int i = 0; i < 1000 && runner.totals().lost.at("sink.write") < 3; ++i) usleep(1000);
   EXPECT_EQ(runner.totals().lost.at("sink.write"), 3u);
+  {
+    std::lock_guard lock(sink.mu);
+    sink.refuse = 0;
+  }
   runner.offer(LossReport{});
   runner.stop(std::chrono::seconds(10));
   const auto& report = std::get<LossReport>(sink.got.back());
